@@ -1,0 +1,98 @@
+//! The catalogue of built-in finding codes: one place that lists every code, its default severity and help.
+//!
+//! Codes are part of the report contract: publishers search for them and rule sets name them, so a code is
+//! never renamed or reused. The rules crate may change a code's severity; the catalogue gives the default.
+
+use crate::Severity;
+
+/// A built-in finding code.
+#[derive(Debug)]
+pub struct Code {
+    /// Stable kebab-case identifier.
+    pub id: &'static str,
+    /// Severity unless the rule set says otherwise.
+    pub default_severity: Severity,
+    /// One line: what the code means.
+    pub summary: &'static str,
+}
+
+macro_rules! codes {
+    ($($name:ident = $id:literal, $severity:ident, $summary:literal;)*) => {
+        $(
+            #[doc = $summary]
+            pub static $name: Code = Code { id: $id, default_severity: Severity::$severity, summary: $summary };
+        )*
+        /// Every built-in code, in catalogue order.
+        pub static ALL: &[&Code] = &[$(&$name),*];
+    };
+}
+
+codes! {
+    // intake: the submitted archive itself
+    ARCHIVE_UNREADABLE = "archive-unreadable", Deny, "The archive is not a gzip-compressed tar, or it is truncated or corrupt.";
+    ARCHIVE_ABSOLUTE_PATH = "archive-absolute-path", Deny, "An archive entry has an absolute path.";
+    ARCHIVE_PATH_TRAVERSAL = "archive-path-traversal", Deny, "An archive entry path contains `..` and could escape the unpack directory.";
+    ARCHIVE_LINK = "archive-link", Deny, "The archive contains a symbolic or hard link; assets must be plain files.";
+    ARCHIVE_SPECIAL_FILE = "archive-special-file", Deny, "The archive contains a device file, FIFO or other special entry.";
+    ARCHIVE_DUPLICATE_ENTRY = "archive-duplicate-entry", Deny, "Two archive entries have the same path.";
+    ARCHIVE_TOO_MANY_ENTRIES = "archive-too-many-entries", Deny, "The archive has more entries than the intake limit allows.";
+    ARCHIVE_TOO_LARGE = "archive-too-large", Deny, "The archive unpacks to more bytes than the intake limit allows.";
+    ARCHIVE_ENTRY_TOO_LARGE = "archive-entry-too-large", Deny, "One archive entry is larger than the per-entry limit.";
+    ARCHIVE_COMPRESSION_RATIO = "archive-compression-ratio", Deny, "The archive expands far more than real source does (a decompression bomb).";
+    ARCHIVE_LAYOUT = "archive-layout", Deny, "The archive does not hold one crate: no single top-level folder with a Cargo.toml.";
+    // asset: manifest, contract and lockfile
+    MANIFEST_MISSING = "manifest-missing", Deny, "The asset has no Cargo.toml.";
+    MANIFEST_INVALID = "manifest-invalid", Deny, "Cargo.toml is not valid TOML or lacks required package fields.";
+    CONTRACT_MISSING = "contract-missing", Deny, "Cargo.toml has no [package.metadata.marketplace] asset contract.";
+    CONTRACT_INVALID = "contract-invalid", Deny, "The asset contract has a missing, mistyped or out-of-range value.";
+    CONTRACT_UNKNOWN_KEY = "contract-unknown-key", Warn, "The asset contract has a key that contract v1 does not define.";
+    LOCKFILE_MISSING = "lockfile-missing", Deny, "The asset has no Cargo.lock, so its dependencies cannot be audited.";
+    LOCKFILE_INVALID = "lockfile-invalid", Deny, "Cargo.lock cannot be parsed.";
+    CARGO_CONFIG_IGNORED = "cargo-config-ignored", Warn, "The asset ships a .cargo/config file; Assay ignores it because it could redirect registries or run tools.";
+    TOOLCHAIN_FILE_IGNORED = "toolchain-file-ignored", Warn, "The asset ships a rust-toolchain file; Assay ignores it.";
+    // audit: dependencies against the RustSec advisory database
+    VULNERABILITY = "vulnerability", Deny, "A dependency has a known vulnerability (RustSec advisory).";
+    UNMAINTAINED = "unmaintained", Warn, "A dependency is unmaintained (informational RustSec advisory).";
+    UNSOUND = "unsound", Warn, "A dependency has unsound APIs (informational RustSec advisory).";
+    NOTICE = "notice", Warn, "A dependency has a RustSec notice.";
+    UNAUDITED_SOURCE = "unaudited-source", Note, "A dependency comes from git, a path or another registry; the RustSec database cannot vouch for it.";
+    DB_STALE = "db-stale", Warn, "The advisory database is older than allowed, or its age is unknown.";
+}
+
+/// The catalogued code with this id.
+pub fn lookup(id: &str) -> Option<&'static Code> {
+    ALL.iter().copied().find(|code| code.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let mut seen = HashSet::new();
+        for code in ALL {
+            assert!(seen.insert(code.id), "duplicate code {}", code.id);
+            assert!(
+                code.id.split('-').all(|word| !word.is_empty()
+                    && word
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                "code {} is not kebab-case",
+                code.id
+            );
+            assert!(
+                code.summary.ends_with('.'),
+                "summary of {} is not a sentence",
+                code.id
+            );
+        }
+    }
+
+    #[test]
+    fn lookup_finds_catalogued_codes_only() {
+        assert_eq!(lookup("vulnerability").map(|c| c.id), Some("vulnerability"));
+        assert!(lookup("no-such-code").is_none());
+    }
+}

@@ -1,0 +1,16 @@
+//! The shared vocabulary of Assay: what a scan is about, what it found, and what it concluded.
+//!
+//! Every other crate speaks these types; this crate depends on no other workspace crate.
+
+pub mod audit;
+pub mod codes;
+mod finding;
+mod report;
+mod summary;
+
+pub use finding::{Finding, Location, Severity};
+pub use report::{
+    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, ScanOptions, StageRecord, StageStatus,
+    Subject, SubjectKind, Tool, Verdict,
+};
+pub use summary::render_summary;

@@ -1,0 +1,177 @@
+//! `Cargo.toml`: the package facts the gate needs (identity, licence, targets, build script, proc-macro).
+
+use serde::Deserialize;
+
+use assay_report::{Finding, Location, codes};
+
+use super::spans::TomlText;
+
+/// The parts of a package manifest Assay reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// Package name.
+    pub name: String,
+    /// Package version (`0.0.0` when the manifest omits it, as cargo does).
+    pub version: String,
+    /// Rust edition.
+    pub edition: Option<String>,
+    /// SPDX licence expression.
+    pub license: Option<String>,
+    /// Licence file, when no expression is given.
+    pub license_file: Option<String>,
+    /// Repository URL.
+    pub repository: Option<String>,
+    /// One-paragraph description.
+    pub description: Option<String>,
+    /// The build script that cargo would run (`build.rs` when present and not disabled).
+    pub build_script: Option<String>,
+    /// Whether the library is a procedural macro (runs code at the user's compile time).
+    pub proc_macro: bool,
+    /// Names of declared `[[bin]]` targets.
+    pub bins: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ManifestDoc {
+    package: Option<PackageDoc>,
+    lib: Option<LibDoc>,
+    #[serde(default)]
+    bin: Vec<BinDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PackageDoc {
+    name: String,
+    version: Option<toml::Spanned<toml::Value>>,
+    edition: Option<toml::Value>,
+    license: Option<toml::Value>,
+    license_file: Option<toml::Value>,
+    repository: Option<toml::Value>,
+    description: Option<toml::Value>,
+    build: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct LibDoc {
+    #[serde(default, rename = "proc-macro", alias = "proc_macro")]
+    proc_macro: bool,
+}
+
+#[derive(Deserialize)]
+struct BinDoc {
+    name: Option<String>,
+}
+
+impl Manifest {
+    /// Parses manifest text on its own (no asset folder: `build.rs` is not looked for).
+    pub fn parse(text: &str) -> Result<Self, Finding> {
+        parse_manifest(text, &TomlText::new(text), false)
+    }
+}
+
+/// Parses the manifest text. `has_build_rs` says whether `build.rs` exists next to it (cargo's default).
+pub fn parse_manifest(
+    text: &str,
+    spans: &TomlText<'_>,
+    has_build_rs: bool,
+) -> Result<Manifest, Finding> {
+    let invalid = |message: String, line: Option<u32>| {
+        let location = match line {
+            Some(line) => Location::file_line("Cargo.toml", line),
+            None => Location::file("Cargo.toml"),
+        };
+        Finding::new(&codes::MANIFEST_INVALID, message).at(location)
+    };
+    let doc: ManifestDoc = toml::from_str(text).map_err(|err| {
+        invalid(
+            format!("Cargo.toml: {}", err.message()),
+            spans.line_of_error(&err),
+        )
+    })?;
+    let package = doc.package.ok_or_else(|| {
+        invalid(
+            "Cargo.toml has no [package] table; a workspace root is not an asset".to_owned(),
+            Some(1),
+        )
+    })?;
+    let version = match &package.version {
+        None => "0.0.0".to_owned(),
+        Some(value) => match value.get_ref().as_str() {
+            Some(version) => version.to_owned(),
+            None => {
+                return Err(invalid(
+                    "package.version is not a string (inherited from a workspace?); submit the packaged .crate"
+                        .to_owned(),
+                    Some(spans.line_of(value.span().start)),
+                ));
+            }
+        },
+    };
+    let text_of =
+        |value: &Option<toml::Value>| value.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
+    let build_script = match &package.build {
+        Some(toml::Value::Boolean(false)) => None,
+        Some(toml::Value::String(path)) => Some(path.clone()),
+        _ if has_build_rs => Some("build.rs".to_owned()),
+        _ => None,
+    };
+    Ok(Manifest {
+        name: package.name,
+        version,
+        edition: text_of(&package.edition),
+        license: text_of(&package.license),
+        license_file: text_of(&package.license_file),
+        repository: text_of(&package.repository),
+        description: text_of(&package.description),
+        build_script,
+        proc_macro: doc.lib.is_some_and(|lib| lib.proc_macro),
+        bins: doc.bin.into_iter().filter_map(|bin| bin.name).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, Finding> {
+        parse_manifest(text, &TomlText::new(text), false)
+    }
+
+    #[test]
+    fn reads_package_facts() {
+        let manifest = parse(
+            "[package]\nname = \"demo\"\nversion = \"1.2.3\"\nlicense = \"MIT\"\nbuild = \"gen.rs\"\n[lib]\nproc-macro = true\n[[bin]]\nname = \"demo-cli\"\n",
+        )
+        .unwrap();
+        assert_eq!(manifest.name, "demo");
+        assert_eq!(manifest.version, "1.2.3");
+        assert_eq!(manifest.license.as_deref(), Some("MIT"));
+        assert_eq!(manifest.build_script.as_deref(), Some("gen.rs"));
+        assert!(manifest.proc_macro);
+        assert_eq!(manifest.bins, ["demo-cli"]);
+    }
+
+    #[test]
+    fn a_syntax_error_points_at_its_line() {
+        let finding = parse("[package]\nname = \"demo\"\nversion = 1.2.3\n").unwrap_err();
+        assert_eq!(finding.code, "manifest-invalid");
+        assert_eq!(finding.location, Some(Location::file_line("Cargo.toml", 3)));
+    }
+
+    #[test]
+    fn a_workspace_root_is_not_an_asset() {
+        let finding = parse("[workspace]\nmembers = []\n").unwrap_err();
+        assert!(
+            finding.message.contains("no [package]"),
+            "{}",
+            finding.message
+        );
+    }
+
+    #[test]
+    fn an_inherited_version_is_refused_at_its_line() {
+        let finding = parse("[package]\nname = \"demo\"\nversion.workspace = true\n").unwrap_err();
+        assert_eq!(finding.location, Some(Location::file_line("Cargo.toml", 3)));
+    }
+}

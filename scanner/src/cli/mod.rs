@@ -1,0 +1,95 @@
+//! Command-line parsing and dispatch; exit codes are the contract of ARCHITECTURE.md.
+
+mod audit;
+mod db;
+mod render;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use assay_report::Verdict;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit code when the command could not run (usage, configuration, I/O).
+const EXIT_COULD_NOT_RUN: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "assay",
+    version,
+    about = "Acceptance gate for marketplace Rust assets: audit, inspect and judge a packaged crate",
+    after_help = "Exit codes: 0 accepted, 1 rejected, 3 needs review, 2 could not run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan an asset (.crate, .tar.gz or directory) and write its acceptance report.
+    Scan(scan::ScanArgs),
+    /// Audit a Cargo.lock (or a directory holding one) against the RustSec advisory database.
+    Audit(audit::AuditArgs),
+    /// Manage the advisory database.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+}
+
+/// Where the advisory database is and how old it may be.
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Advisory database directory [default: $ASSAY_ADVISORY_DB, else ~/.cache/assay/advisory-db].
+    #[arg(long, value_name = "DIR")]
+    advisory_db: Option<PathBuf>,
+    /// Days after which the database counts as stale (a `db-stale` finding).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    max_db_age: u32,
+}
+
+impl DbArgs {
+    fn location(&self) -> PathBuf {
+        self.advisory_db
+            .clone()
+            .unwrap_or_else(assay_scanner::stages::audit::default_location)
+    }
+}
+
+/// Output format of `scan` and `audit`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A short summary on stderr.
+    Human,
+    /// JSON on stdout.
+    Json,
+}
+
+/// What a command concluded.
+enum Outcome {
+    /// A verdict, mapped to 0, 1 or 3.
+    Verdict(Verdict),
+    /// A plain success.
+    Done,
+    /// The command ran and found a problem (exit 1), e.g. a stale database.
+    Problem,
+}
+
+/// Parses the command line, runs the command and maps the outcome to the exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Db(command) => db::run(command),
+    };
+    match result {
+        Ok(Outcome::Done | Outcome::Verdict(Verdict::Accepted)) => ExitCode::SUCCESS,
+        Ok(Outcome::Verdict(Verdict::Rejected) | Outcome::Problem) => ExitCode::from(1),
+        Ok(Outcome::Verdict(Verdict::NeedsReview)) => ExitCode::from(3),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_COULD_NOT_RUN)
+        }
+    }
+}

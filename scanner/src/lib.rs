@@ -1,0 +1,8 @@
+//! The Assay acceptance gate as a library: intake, asset model, stages and the pipeline that ties them together.
+//!
+//! The `assay` binary (`src/main.rs`, `src/cli/`) is a thin layer over this crate.
+
+pub mod asset;
+pub mod intake;
+pub mod pipeline;
+pub mod stages;

@@ -1,0 +1,251 @@
+//! The pipeline: runs the stages on one submission, asks the rules for a verdict and writes the report.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use assay_report::{
+    AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, ScanOptions, StageRecord, StageStatus,
+    Tool, render_summary,
+};
+use assay_rules::RuleSet;
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::asset::{Asset, AssetError};
+use crate::intake::{self, IntakeError, IntakeLimits, hex};
+use crate::stages::audit::{self, AdvisoryDatabase};
+
+/// How to scan.
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    /// Intake limits.
+    pub limits: IntakeLimits,
+    /// Skip the load stage (`--no-load`).
+    pub no_load: bool,
+    /// Maximum advisory database age in days before `db-stale`.
+    pub max_db_age_days: u32,
+    /// Where scratch directories are made (default: the system temp dir).
+    pub scratch_parent: Option<PathBuf>,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            limits: IntakeLimits::default(),
+            no_load: false,
+            max_db_age_days: 90,
+            scratch_parent: None,
+        }
+    }
+}
+
+/// A scan could not run; no verdict exists.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// Reading the input or writing the scratch copy failed.
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    /// Reading the scratch copy failed.
+    #[error(transparent)]
+    Asset(#[from] AssetError),
+    /// The scratch directory could not be created.
+    #[error("cannot create a scratch directory in {}: {source}", path.display())]
+    Scratch {
+        /// Its parent.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The report could not be written.
+    #[error("cannot write the report to {}: {source}", path.display())]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Called as each stage starts, so a terminal can show progress.
+pub trait Progress {
+    /// `stage` is about to run.
+    fn stage(&mut self, stage: &str);
+}
+
+impl Progress for () {
+    fn stage(&mut self, _: &str) {}
+}
+
+/// Scans one submission at `input` and returns its judged report. The scratch copy is removed before returning.
+pub fn scan(
+    input: &Path,
+    db: &AdvisoryDatabase,
+    rules: &RuleSet,
+    config: &ScanConfig,
+    progress: &mut dyn Progress,
+) -> Result<AcceptanceReport, ScanError> {
+    let started_at = Timestamp::now();
+    let scratch_parent = config
+        .scratch_parent
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    let scratch = tempfile::Builder::new()
+        .prefix("assay-")
+        .tempdir_in(&scratch_parent)
+        .map_err(|source| ScanError::Scratch {
+            path: scratch_parent.clone(),
+            source,
+        })?;
+    let mut stages = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+
+    progress.stage("intake");
+    let clock = Instant::now();
+    let intake = intake::intake(input, scratch.path(), &config.limits)?;
+    let intake_ok = intake.findings.is_empty();
+    stages.push(record(
+        "intake",
+        intake_ok,
+        clock,
+        (!intake_ok).then(|| "the archive was refused".to_owned()),
+    ));
+    findings.extend(intake.findings);
+
+    let mut asset = None;
+    let mut audit_result = None;
+    match intake.root.as_deref() {
+        Some(root) if intake_ok => {
+            progress.stage("asset");
+            let clock = Instant::now();
+            let loaded = Asset::load(root)?;
+            stages.push(record("asset", loaded.manifest.is_some(), clock, None));
+            findings.extend(loaded.findings.iter().cloned());
+
+            progress.stage("audit");
+            let clock = Instant::now();
+            match &loaded.lockfile {
+                Some(lockfile) => {
+                    let root_package = loaded
+                        .manifest
+                        .as_ref()
+                        .map(|m| (m.name.as_str(), m.version.as_str()));
+                    let result = audit::audit(db, lockfile, root_package);
+                    findings.extend(audit::findings(&result));
+                    audit_result = Some(result);
+                    stages.push(record("audit", true, clock, None));
+                }
+                None => stages.push(skipped("audit", "no readable Cargo.lock")),
+            }
+            asset = Some(loaded);
+        }
+        _ => {
+            for stage in ["asset", "audit"] {
+                stages.push(skipped(stage, "intake refused the archive"));
+            }
+        }
+    }
+    findings.extend(db.staleness(started_at, config.max_db_age_days));
+
+    let has_service = asset
+        .as_ref()
+        .and_then(|a| a.contract.as_ref())
+        .is_some_and(|c| c.service.is_some());
+    let load = if config.no_load {
+        LoadMode::SkippedByRequest
+    } else if has_service {
+        LoadMode::Unavailable
+    } else {
+        LoadMode::NoService
+    };
+    stages.push(skipped(
+        "load",
+        match load {
+            LoadMode::SkippedByRequest => "skipped by --no-load",
+            LoadMode::NoService => "the contract declares no service",
+            LoadMode::Unavailable => "the load stage is not available in this version of assay",
+        },
+    ));
+
+    let verdict = rules.judge(&mut findings);
+    let finished_at = Timestamp::now();
+    Ok(AcceptanceReport {
+        schema: REPORT_SCHEMA.to_owned(),
+        report_id: report_id(&intake.subject.sha256, started_at),
+        tool: Tool {
+            name: "assay".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        subject: intake.subject,
+        asset: asset.as_ref().and_then(Asset::summary),
+        options: ScanOptions {
+            load,
+            max_db_age_days: config.max_db_age_days,
+        },
+        advisory_db: Some(db.identity.clone()),
+        stages,
+        audit: audit_result,
+        findings,
+        verdict,
+        started_at: format!("{started_at:.3}"),
+        finished_at: format!("{finished_at:.3}"),
+    })
+}
+
+fn record(name: &str, ok: bool, clock: Instant, note: Option<String>) -> StageRecord {
+    StageRecord {
+        name: name.to_owned(),
+        status: if ok {
+            StageStatus::Ok
+        } else {
+            StageStatus::Failed
+        },
+        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        note,
+    }
+}
+
+fn skipped(name: &str, why: &str) -> StageRecord {
+    StageRecord {
+        name: name.to_owned(),
+        status: StageStatus::Skipped,
+        duration_ms: 0,
+        note: Some(why.to_owned()),
+    }
+}
+
+/// A unique id: the subject digest and the start time, hashed. Unique per scan, meaningless otherwise.
+fn report_id(subject_sha256: &str, started_at: Timestamp) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(subject_sha256.as_bytes());
+    hasher.update(started_at.as_nanosecond().to_le_bytes());
+    hasher.update(std::process::id().to_le_bytes());
+    hex(&hasher.finalize()[..16])
+}
+
+/// Writes `report.json` and `summary.md` into `out` (created if needed). Each file is written to a
+/// temporary name and renamed, so a reader never sees half a report.
+pub fn write_report(report: &AcceptanceReport, out: &Path) -> Result<(), ScanError> {
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ScanError::Write { path, source }
+    };
+    fs::create_dir_all(out).map_err(write_error(out))?;
+    let mut json = serde_json::to_vec_pretty(report).map_err(|err| ScanError::Write {
+        path: out.join("report.json"),
+        source: io::Error::other(err),
+    })?;
+    json.push(b'\n');
+    for (name, bytes) in [
+        ("report.json", json),
+        ("summary.md", render_summary(report).into_bytes()),
+    ] {
+        let path = out.join(name);
+        let temporary = out.join(format!(".{name}.tmp"));
+        fs::write(&temporary, bytes).map_err(write_error(&temporary))?;
+        fs::rename(&temporary, &path).map_err(write_error(&path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! The RustSec advisory database: opening it once, knowing which one it is and how old, and fetching it.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assay_report::audit::DatabaseIdentity;
+use assay_report::{Finding, codes};
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::intake::hex;
+
+/// The official advisory database, fetched by `assay db fetch`.
+pub const OFFICIAL_URL: &str = "https://github.com/rustsec/advisory-db.git";
+
+/// A loaded advisory database and what identifies it.
+pub struct AdvisoryDatabase {
+    /// The advisories, indexed by `rustsec`.
+    pub(crate) db: rustsec::Database,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Commit, date and digest.
+    pub identity: DatabaseIdentity,
+    /// Commit date, parsed; the database's age is measured from it.
+    pub date: Option<Timestamp>,
+}
+
+/// The database could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseError {
+    /// Nothing at the path.
+    #[error(
+        "no advisory database at {}\n  fetch one with: assay db fetch --dir {}\n  or point at one with --advisory-db DIR or $ASSAY_ADVISORY_DB",
+        path.display(), path.display()
+    )]
+    Missing {
+        /// The path tried.
+        path: PathBuf,
+    },
+    /// A directory, but no advisories in it.
+    #[error(
+        "the advisory database at {} holds no advisories (expected crates/<name>/RUSTSEC-*.md)\n  fetch one with: assay db fetch --dir {}",
+        path.display(), path.display()
+    )]
+    Empty {
+        /// The path tried.
+        path: PathBuf,
+    },
+    /// `rustsec` refused it (a malformed advisory, unreadable files).
+    #[error("cannot load the advisory database at {}: {source}", path.display())]
+    Load {
+        /// The path tried.
+        path: PathBuf,
+        /// The cause.
+        source: rustsec::Error,
+    },
+    /// Reading the files to identify it failed.
+    #[error("cannot read the advisory database at {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// `git` failed while fetching.
+    #[error("{0}")]
+    Fetch(String),
+}
+
+impl AdvisoryDatabase {
+    /// Loads the database at `path` and identifies it. Costly (hundreds of files): do it once per process.
+    pub fn open(path: &Path) -> Result<Self, DatabaseError> {
+        if !path.join("crates").is_dir() {
+            return Err(if path.exists() {
+                DatabaseError::Empty {
+                    path: path.to_owned(),
+                }
+            } else {
+                DatabaseError::Missing {
+                    path: path.to_owned(),
+                }
+            });
+        }
+        let db = rustsec::Database::open(path).map_err(|source| DatabaseError::Load {
+            path: path.to_owned(),
+            source,
+        })?;
+        let advisory_count = db.iter().count();
+        if advisory_count == 0 {
+            return Err(DatabaseError::Empty {
+                path: path.to_owned(),
+            });
+        }
+        let mut identity = identify(path)?;
+        identity.advisory_count = advisory_count;
+        let date = identity
+            .date
+            .as_deref()
+            .and_then(|d| d.parse::<Timestamp>().ok());
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+            identity,
+            date,
+        })
+    }
+
+    /// Whole days since the database's commit date; `None` when the date is unknown.
+    pub fn age_days(&self, now: Timestamp) -> Option<i64> {
+        self.date
+            .map(|date| now.duration_since(date).as_secs().max(0) / 86_400)
+    }
+
+    /// A `db-stale` finding when the database is older than `max_age_days` or of unknown age.
+    pub fn staleness(&self, now: Timestamp, max_age_days: u32) -> Option<Finding> {
+        let help = format!(
+            "update it with `assay db fetch --dir {}`",
+            self.path.display()
+        );
+        match self.age_days(now) {
+            Some(age) if age <= i64::from(max_age_days) => None,
+            Some(age) => Some(
+                Finding::new(
+                    &codes::DB_STALE,
+                    format!(
+                        "the advisory database is {age} days old (last commit {}); the limit is {max_age_days} days",
+                        self.identity.date.as_deref().unwrap_or("?")
+                    ),
+                )
+                .help(help),
+            ),
+            None => Some(
+                Finding::new(
+                    &codes::DB_STALE,
+                    "the advisory database's age is unknown: it is neither a git checkout nor has a SNAPSHOT file",
+                )
+                .help(help),
+            ),
+        }
+    }
+}
+
+/// Where the database lives unless told otherwise: `$ASSAY_ADVISORY_DB`, else the user cache directory.
+pub fn default_location() -> PathBuf {
+    if let Some(path) = std::env::var_os("ASSAY_ADVISORY_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("assay").join("advisory-db")
+}
+
+/// Identifies the database: a git checkout by its HEAD commit; otherwise by a digest of its advisory
+/// files, with the commit and date of a `SNAPSHOT` file when one is present.
+fn identify(path: &Path) -> Result<DatabaseIdentity, DatabaseError> {
+    if path.join(".git").exists()
+        && let Some((commit, date)) = git_head(path)
+    {
+        return Ok(DatabaseIdentity {
+            kind: "git".to_owned(),
+            commit: Some(commit),
+            date: Some(date),
+            content_sha256: None,
+            advisory_count: 0,
+        });
+    }
+    let content_sha256 = Some(content_digest(path)?);
+    let snapshot = fs::read_to_string(path.join("SNAPSHOT")).ok();
+    let field = |name: &str| {
+        snapshot.as_deref().and_then(|text| {
+            text.lines().find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(':')
+                    .map(|v| v.trim().to_owned())
+            })
+        })
+    };
+    let (kind, commit, date) = match &snapshot {
+        Some(_) => ("snapshot", field("commit"), field("commit-date")),
+        None => ("content", None, None),
+    };
+    Ok(DatabaseIdentity {
+        kind: kind.to_owned(),
+        commit,
+        date,
+        content_sha256,
+        advisory_count: 0,
+    })
+}
+
+/// HEAD commit and its ISO date, from the system `git` (no in-process git implementation).
+fn git_head(path: &Path) -> Option<(String, String)> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["log", "-1", "--format=%H%n%cI"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut lines = text.lines();
+    Some((lines.next()?.to_owned(), lines.next()?.to_owned()))
+}
+
+/// sha256 over `path NUL size NUL contents` of every advisory file under `crates/` and `rust/`,
+/// in byte order of the relative path.
+fn content_digest(root: &Path) -> Result<String, DatabaseError> {
+    let io_error = |source| DatabaseError::Io {
+        path: root.to_owned(),
+        source,
+    };
+    let mut files = Vec::new();
+    for collection in ["crates", "rust"] {
+        let dir = root.join(collection);
+        if !dir.is_dir() {
+            continue;
+        }
+        for package in fs::read_dir(&dir).map_err(io_error)? {
+            let package = package.map_err(io_error)?.path();
+            if !package.is_dir() {
+                continue;
+            }
+            for advisory in fs::read_dir(&package).map_err(io_error)? {
+                let advisory = advisory.map_err(io_error)?.path();
+                if advisory
+                    .extension()
+                    .is_some_and(|ext| ext == "md" || ext == "toml")
+                {
+                    let relative = advisory
+                        .strip_prefix(root)
+                        .unwrap_or(&advisory)
+                        .to_string_lossy()
+                        .into_owned();
+                    files.push(relative);
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for relative in &files {
+        let content = fs::read(root.join(relative)).map_err(io_error)?;
+        hasher.update(relative.as_bytes());
+        hasher.update([0]);
+        hasher.update(content.len().to_string().as_bytes());
+        hasher.update([0]);
+        hasher.update(&content);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Clones the official database into `dir`, or fast-forwards an existing clone, with the system `git`.
+pub fn fetch(dir: &Path, url: &str) -> Result<(), DatabaseError> {
+    let run = |command: &mut Command| -> Result<(), DatabaseError> {
+        let shown = format!("{command:?}");
+        let status = command.status().map_err(|err| {
+            DatabaseError::Fetch(format!("cannot run git ({err}); install git and retry"))
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(DatabaseError::Fetch(format!("`{shown}` failed ({status})")))
+        }
+    };
+    if dir.join(".git").exists() {
+        run(Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
+        run(Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["reset", "--hard", "FETCH_HEAD"]))
+    } else if dir.exists()
+        && fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        Err(DatabaseError::Fetch(format!(
+            "{} exists and is not a git checkout; remove it or choose another --dir",
+            dir.display()
+        )))
+    } else {
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|source| DatabaseError::Io {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        run(Command::new("git")
+            .args(["clone", "--depth", "1", url])
+            .arg(dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_database_says_how_to_fetch_one() {
+        let err = AdvisoryDatabase::open(Path::new("/nonexistent/advisory-db"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, DatabaseError::Missing { .. }));
+        assert!(err.to_string().contains("assay db fetch"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_directory_is_empty_not_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = AdvisoryDatabase::open(dir.path()).err().unwrap();
+        assert!(matches!(err, DatabaseError::Empty { .. }), "{err}");
+    }
+}

@@ -1,0 +1,168 @@
+//! The dependency audit: every locked package against the RustSec advisory database.
+
+mod database;
+mod sources;
+
+use assay_report::audit::{AdvisoryMatch, AuditResult, UnauditedPackage};
+use assay_report::{Finding, Location, codes};
+use rustsec::advisory::{Advisory, Informational};
+use rustsec::database::Query;
+use rustsec::package::Package;
+use rustsec::{Lockfile, SourceId};
+
+pub use database::{AdvisoryDatabase, DatabaseError, OFFICIAL_URL, default_location, fetch};
+pub use sources::Origin;
+
+/// Audits a lockfile. The asset's own package (`root`, by name and version) is neither audited nor listed
+/// as unaudited: it is the subject, not a dependency.
+pub fn audit(
+    db: &AdvisoryDatabase,
+    lockfile: &Lockfile,
+    root: Option<(&str, &str)>,
+) -> AuditResult {
+    let mut result = AuditResult {
+        packages: lockfile.packages.len(),
+        ..AuditResult::default()
+    };
+    for package in &lockfile.packages {
+        let is_root = root.is_some_and(|(name, version)| {
+            package.name.as_str() == name
+                && package.version.to_string() == version
+                && package.source.is_none()
+        });
+        if is_root {
+            continue;
+        }
+        let origin = Origin::of(package);
+        if let Some(kind) = origin.unaudited_kind() {
+            result.unaudited.push(UnauditedPackage {
+                name: package.name.to_string(),
+                version: package.version.to_string(),
+                source_kind: kind.to_owned(),
+                source: origin.source_text().to_owned(),
+            });
+            continue;
+        }
+        // Normalised to the git-index source id so sparse-index packages match (see `Origin::of`).
+        let query = Query::crate_scope()
+            .package_name(package.name.clone())
+            .package_version(package.version.clone())
+            .package_source(SourceId::default());
+        for advisory in db.db.query(&query) {
+            result
+                .vulnerabilities
+                .push(advisory_match(advisory, package, "vulnerability"));
+        }
+        for advisory in db.db.query(&query.clone().informational(true)) {
+            // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
+            let kind = match advisory.metadata.informational {
+                Some(Informational::Unmaintained) => "unmaintained",
+                Some(Informational::Unsound) => "unsound",
+                Some(Informational::Notice) => "notice",
+                _ => continue,
+            };
+            result
+                .warnings
+                .push(advisory_match(advisory, package, kind));
+        }
+    }
+    let order = |a: &AdvisoryMatch, b: &AdvisoryMatch| {
+        (a.package.as_str(), &a.version, a.id.as_str()).cmp(&(
+            b.package.as_str(),
+            &b.version,
+            b.id.as_str(),
+        ))
+    };
+    result.vulnerabilities.sort_by(order);
+    result.warnings.sort_by(order);
+    result.unaudited.sort();
+    result
+}
+
+fn advisory_match(advisory: &Advisory, package: &Package, kind: &str) -> AdvisoryMatch {
+    let meta = &advisory.metadata;
+    AdvisoryMatch {
+        id: meta.id.to_string(),
+        kind: kind.to_owned(),
+        package: package.name.to_string(),
+        version: package.version.to_string(),
+        title: meta.title.clone(),
+        date: meta.date.as_str().to_owned(),
+        categories: meta
+            .categories
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect(),
+        cvss: meta.cvss.as_ref().map(ToString::to_string),
+        cvss_score: meta.cvss.as_ref().map(|c| c.score()),
+        cvss_severity: meta.cvss.as_ref().map(|c| c.severity().as_str().to_owned()),
+        patched: advisory
+            .versions
+            .patched()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        aliases: meta.aliases.iter().map(ToString::to_string).collect(),
+        url: meta
+            .id
+            .url()
+            .or_else(|| meta.url.as_ref().map(ToString::to_string)),
+    }
+}
+
+/// The findings an audit result calls for: one per advisory match and per unaudited package.
+pub fn findings(result: &AuditResult) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for matched in result.vulnerabilities.iter().chain(&result.warnings) {
+        let code = match matched.kind.as_str() {
+            "vulnerability" => &codes::VULNERABILITY,
+            "unmaintained" => &codes::UNMAINTAINED,
+            "unsound" => &codes::UNSOUND,
+            _ => &codes::NOTICE,
+        };
+        let severity = matched
+            .cvss_severity
+            .as_deref()
+            .map(|s| {
+                format!(
+                    " (CVSS {} {s})",
+                    matched
+                        .cvss_score
+                        .map(|v| format!("{v:.1}"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        let help = if matched.patched.is_empty() {
+            "no fixed release exists: remove or replace the dependency".to_owned()
+        } else {
+            format!(
+                "upgrade to a version matching {}",
+                matched.patched.join(" or ")
+            )
+        };
+        findings.push(
+            Finding::new(code, format!("{}: {}{severity}", matched.id, matched.title))
+                .at(Location::package(&matched.package, &matched.version))
+                .help(help),
+        );
+    }
+    for package in &result.unaudited {
+        let source = if package.source.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", package.source)
+        };
+        findings.push(
+            Finding::new(
+                &codes::UNAUDITED_SOURCE,
+                format!(
+                    "{} {} comes from a {} source{source} that RustSec does not cover",
+                    package.name, package.version, package.source_kind
+                ),
+            )
+            .at(Location::package(&package.name, &package.version)),
+        );
+    }
+    findings
+}

@@ -1,0 +1,3 @@
+//! Stages: each takes the asset and returns its facts; none writes the report or knows about the queue.
+
+pub mod audit;
