@@ -83,13 +83,32 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Db(command) => db::run(command),
     };
+    if let Err(err) = &result {
+        eprintln!("error: {err:#}");
+    }
+    ExitCode::from(exit_code(&result))
+}
+
+/// The exit-code contract: 0 accepted, 1 rejected (or a problem found), 3 needs review, 2 could not run.
+fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
     match result {
-        Ok(Outcome::Done | Outcome::Verdict(Verdict::Accepted)) => ExitCode::SUCCESS,
-        Ok(Outcome::Verdict(Verdict::Rejected) | Outcome::Problem) => ExitCode::from(1),
-        Ok(Outcome::Verdict(Verdict::NeedsReview)) => ExitCode::from(3),
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(EXIT_COULD_NOT_RUN)
-        }
+        Ok(Outcome::Done | Outcome::Verdict(Verdict::Accepted)) => 0,
+        Ok(Outcome::Verdict(Verdict::Rejected) | Outcome::Problem) => 1,
+        Ok(Outcome::Verdict(Verdict::NeedsReview)) => 3,
+        Err(_) => EXIT_COULD_NOT_RUN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(exit_code(&Ok(Outcome::Verdict(Verdict::Accepted))), 0);
+        assert_eq!(exit_code(&Ok(Outcome::Verdict(Verdict::Rejected))), 1);
+        assert_eq!(exit_code(&Ok(Outcome::Verdict(Verdict::NeedsReview))), 3);
+        assert_eq!(exit_code(&Ok(Outcome::Problem)), 1);
+        assert_eq!(exit_code(&Err(anyhow::anyhow!("broken"))), 2);
     }
 }

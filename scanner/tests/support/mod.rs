@@ -1,0 +1,160 @@
+//! Shared helpers of the integration tests: running the real `assay` binary, making archives, finding `../shared`.
+
+#![allow(dead_code)] // each test file uses a different subset
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+pub mod hostile_archive;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A fixture path, e.g. `fixture("connectors/echo")`.
+pub fn fixture(relative: &str) -> PathBuf {
+    workspace().join("fixtures").join(relative)
+}
+
+/// The synthetic advisory database.
+pub fn synthetic_db() -> PathBuf {
+    fixture("advisory-db")
+}
+
+/// `../shared/<relative>` next to the workspace, or `None` (with the reason printed) when it is absent.
+pub fn shared(relative: &str) -> Option<PathBuf> {
+    let path = workspace().join("..").join("shared").join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: {} is absent (CI always has ../shared)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// A temporary directory per test with `in/`, `out/` and `tmp/` (the scratch parent, via TMPDIR).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["in", "out", "tmp"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        Self { dir }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes an input file under `in/`.
+    pub fn input(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path("in").join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// `assay` with TMPDIR pointed at `tmp/`, so every scratch directory lands where the test can see it.
+    pub fn assay(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_assay"));
+        command
+            .env("TMPDIR", self.path("tmp"))
+            .env_remove("ASSAY_ADVISORY_DB");
+        command
+    }
+
+    /// Runs `assay scan INPUT --advisory-db synthetic --out out/ EXTRA…`.
+    pub fn scan(&self, input: &Path, extra: &[&str]) -> Output {
+        self.scan_with_db(input, &synthetic_db(), extra)
+    }
+
+    /// Runs `assay scan INPUT --advisory-db DB --out out/ EXTRA…`.
+    pub fn scan_with_db(&self, input: &Path, db: &Path, extra: &[&str]) -> Output {
+        self.assay()
+            .arg("scan")
+            .arg(input)
+            .arg("--advisory-db")
+            .arg(db)
+            .arg("--out")
+            .arg(self.path("out"))
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    /// The report the last scan wrote.
+    pub fn report(&self) -> Value {
+        let text = std::fs::read_to_string(self.path("out/report.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Files and folders left below `tmp/` (scratch directories must all be gone).
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        walk(&self.path("tmp"))
+    }
+
+    /// Every path below the sandbox with this file name.
+    pub fn find(&self, name: &str) -> Vec<PathBuf> {
+        walk(self.dir.path())
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == name))
+            .collect()
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            found.push(path.clone());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                found.extend(walk(&path));
+            }
+        }
+    }
+    found
+}
+
+/// The finding codes of a report, in report order.
+pub fn codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The first finding with this code.
+pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no `{code}` finding in {:#}", report["findings"]))
+}
+
+/// Exit code of a finished command (panics on a signal, which is itself a failure).
+pub fn exit_code(output: &Output) -> i32 {
+    output.status.code().unwrap_or_else(|| {
+        panic!(
+            "assay died by a signal; stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
