@@ -348,3 +348,85 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn db_fetch_clones_then_updates_with_system_git() {
+    let sandbox = Sandbox::new();
+    let upstream = sandbox.path("upstream");
+    copy_tree(&synthetic_db(), &upstream);
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&upstream)
+            .args([
+                "-c",
+                "user.name=assay-tests",
+                "-c",
+                "user.email=tests@assay.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "first"]);
+    let url = format!("file://{}", upstream.display());
+    let local = sandbox.path("cache/advisory-db");
+    let fetch = || {
+        let output = sandbox
+            .assay()
+            .args(["db", "fetch", "--url", &url, "--dir"])
+            .arg(&local)
+            .output()
+            .unwrap();
+        assert_eq!(
+            exit_code(&output),
+            0,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    fetch();
+    let status = |dir: &Path| {
+        let output = sandbox
+            .assay()
+            .args(["db", "status", "--max-db-age", "100000", "--advisory-db"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(status(&local).contains(&format!("commit:      {}", git(&["rev-parse", "HEAD"]))));
+
+    std::fs::remove_file(upstream.join("crates/hyper/RUSTSEC-2099-0003.md")).unwrap();
+    git(&["commit", "-q", "-am", "drop the withdrawn advisory"]);
+    fetch();
+    let updated = status(&local);
+    assert!(
+        updated.contains(&format!("commit:      {}", git(&["rev-parse", "HEAD"]))),
+        "{updated}"
+    );
+    assert!(updated.contains("advisories:  2"), "{updated}");
+}
+
+#[test]
+fn db_fetch_refuses_to_overwrite_a_directory_that_is_not_a_clone() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .assay()
+        .args(["db", "fetch", "--url", "file:///nonexistent", "--dir"])
+        .arg(synthetic_db())
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a git checkout"));
+}
