@@ -26,9 +26,7 @@ pub struct Rate(pub f64);
 /// Splits `"12.5ms"` into `(12.5, "ms")`, refusing negatives, NaN and infinities.
 fn number_and_unit(text: &str) -> Option<(f64, &str)> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number.parse().ok()?;
     value.is_finite().then_some((value, unit.trim()))
@@ -37,22 +35,18 @@ fn number_and_unit(text: &str) -> Option<(f64, &str)> {
 impl std::str::FromStr for TimeSpan {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        let (value, unit) = number_and_unit(text)
-            .ok_or_else(|| format!("`{text}` is not a time span; write e.g. `50ms`, `1.5s`"))?;
+        let (value, unit) =
+            number_and_unit(text).ok_or_else(|| format!("`{text}` is not a time span; write e.g. `50ms`, `1.5s`"))?;
         let seconds = match unit {
             "us" | "µs" => value / 1e6,
             "ms" => value / 1e3,
             "s" => value,
             "m" => value * 60.0,
             _ => {
-                return Err(format!(
-                    "`{text}` has no time unit; use us, ms, s or m (e.g. `50ms`)"
-                ));
+                return Err(format!("`{text}` has no time unit; use us, ms, s or m (e.g. `50ms`)"));
             }
         };
-        Duration::try_from_secs_f64(seconds)
-            .map(TimeSpan)
-            .map_err(|_| format!("`{text}` is out of range"))
+        Duration::try_from_secs_f64(seconds).map(TimeSpan).map_err(|_| format!("`{text}` is out of range"))
     }
 }
 
@@ -70,8 +64,8 @@ impl std::str::FromStr for Percent {
 impl std::str::FromStr for ByteSize {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        let (value, unit) = number_and_unit(text)
-            .ok_or_else(|| format!("`{text}` is not a size; write e.g. `128MiB`"))?;
+        let (value, unit) =
+            number_and_unit(text).ok_or_else(|| format!("`{text}` is not a size; write e.g. `128MiB`"))?;
         let scale: f64 = match unit {
             "B" => 1.0,
             "KiB" => 1024.0,
@@ -81,9 +75,7 @@ impl std::str::FromStr for ByteSize {
             "MB" => 1e6,
             "GB" => 1e9,
             _ => {
-                return Err(format!(
-                    "`{text}` has no size unit; use B, KiB, MiB, GiB, KB, MB or GB"
-                ));
+                return Err(format!("`{text}` has no size unit; use B, KiB, MiB, GiB, KB, MB or GB"));
             }
         };
         let bytes = value * scale;
@@ -100,9 +92,7 @@ impl std::str::FromStr for Rate {
     fn from_str(text: &str) -> Result<Self, String> {
         match number_and_unit(text) {
             Some((value, "/s")) if value > 0.0 => Ok(Rate(value)),
-            _ => Err(format!(
-                "`{text}` is not a rate; write e.g. `8/s` (more than 0)"
-            )),
+            _ => Err(format!("`{text}` is not a rate; write e.g. `8/s` (more than 0)")),
         }
     }
 }
@@ -175,22 +165,10 @@ mod tests {
 
     #[test]
     fn time_spans_parse_in_every_unit() {
-        assert_eq!(
-            "50ms".parse::<TimeSpan>().unwrap().0,
-            Duration::from_millis(50)
-        );
-        assert_eq!(
-            "1.5s".parse::<TimeSpan>().unwrap().0,
-            Duration::from_millis(1500)
-        );
-        assert_eq!(
-            "250us".parse::<TimeSpan>().unwrap().0,
-            Duration::from_micros(250)
-        );
-        assert_eq!(
-            "2m".parse::<TimeSpan>().unwrap().0,
-            Duration::from_secs(120)
-        );
+        assert_eq!("50ms".parse::<TimeSpan>().unwrap().0, Duration::from_millis(50));
+        assert_eq!("1.5s".parse::<TimeSpan>().unwrap().0, Duration::from_millis(1500));
+        assert_eq!("250us".parse::<TimeSpan>().unwrap().0, Duration::from_micros(250));
+        assert_eq!("2m".parse::<TimeSpan>().unwrap().0, Duration::from_secs(120));
         assert!("50".parse::<TimeSpan>().is_err());
         assert!("-5ms".parse::<TimeSpan>().is_err());
         assert!("fast".parse::<TimeSpan>().is_err());

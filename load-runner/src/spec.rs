@@ -100,25 +100,17 @@ impl LoadSpec {
             problems.push(("users".to_owned(), "`users` must be at least 1".to_owned()));
         }
         if self.scenarios.is_empty() {
-            problems.push((
-                "scenario".to_owned(),
-                "declare at least one [[...load.scenario]]".to_owned(),
-            ));
+            problems.push(("scenario".to_owned(), "declare at least one [[...load.scenario]]".to_owned()));
         }
         for (index, scenario) in self.scenarios.iter().enumerate() {
             if scenario.weight == 0 {
-                problems.push((
-                    format!("scenario[{index}].weight"),
-                    format!("scenario `{}` has weight 0", scenario.name),
-                ));
+                problems
+                    .push((format!("scenario[{index}].weight"), format!("scenario `{}` has weight 0", scenario.name)));
             }
             if !scenario.request.path.starts_with('/') {
                 problems.push((
                     format!("scenario[{index}].request.path"),
-                    format!(
-                        "scenario `{}`: path `{}` must start with `/`",
-                        scenario.name, scenario.request.path
-                    ),
+                    format!("scenario `{}`: path `{}` must start with `/`", scenario.name, scenario.request.path),
                 ));
             }
             const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -168,10 +160,7 @@ mod tests {
     #[test]
     fn a_bad_quantity_is_an_error_naming_the_value() {
         let err = toml::from_str::<Budget>(r#"p95 = "fast""#).unwrap_err();
-        assert!(
-            err.to_string().contains("`fast` is not a time span"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("`fast` is not a time span"), "{err}");
     }
 
     #[test]
@@ -188,13 +177,6 @@ mod tests {
         )
         .unwrap();
         let keys: Vec<_> = spec.problems().into_iter().map(|(key, _)| key).collect();
-        assert_eq!(
-            keys,
-            [
-                "users",
-                "scenario[0].request.path",
-                "scenario[0].request.method"
-            ]
-        );
+        assert_eq!(keys, ["users", "scenario[0].request.path", "scenario[0].request.method"]);
     }
 }

@@ -46,6 +46,8 @@ pub struct AdvisoryMatch {
     pub version: String,
     /// Advisory title.
     pub title: String,
+    /// Advisory text (Markdown).
+    pub description: String,
     /// Date the advisory was published (YYYY-MM-DD).
     pub date: String,
     /// RustSec categories (e.g. `memory-corruption`).

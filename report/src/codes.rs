@@ -43,6 +43,7 @@ codes! {
     // asset: manifest, contract and lockfile
     MANIFEST_MISSING = "manifest-missing", Deny, "The asset has no Cargo.toml.";
     MANIFEST_INVALID = "manifest-invalid", Deny, "Cargo.toml is not valid TOML or lacks required package fields.";
+    MANIFEST_PATH_OUTSIDE = "manifest-path-outside", Deny, "Cargo.toml points cargo at a path outside the asset (a dependency, patch or workspace path).";
     CONTRACT_MISSING = "contract-missing", Deny, "Cargo.toml has no [package.metadata.marketplace] asset contract.";
     CONTRACT_INVALID = "contract-invalid", Deny, "The asset contract has a missing, mistyped or out-of-range value.";
     CONTRACT_UNKNOWN_KEY = "contract-unknown-key", Warn, "The asset contract has a key that contract v1 does not define.";
@@ -57,6 +58,8 @@ codes! {
     NOTICE = "notice", Warn, "A dependency has a RustSec notice.";
     UNAUDITED_SOURCE = "unaudited-source", Note, "A dependency comes from git, a path or another registry; the RustSec database cannot vouch for it.";
     DB_STALE = "db-stale", Warn, "The advisory database is older than allowed, or its age is unknown.";
+    // sbom: the bill of materials
+    SBOM_METADATA_UNAVAILABLE = "sbom-metadata-unavailable", Warn, "Licences and descriptions of some dependencies could not be learnt; the SBOM marks them unknown.";
 }
 
 /// The catalogued code with this id.
@@ -75,18 +78,13 @@ mod tests {
         for code in ALL {
             assert!(seen.insert(code.id), "duplicate code {}", code.id);
             assert!(
-                code.id.split('-').all(|word| !word.is_empty()
-                    && word
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                code.id
+                    .split('-')
+                    .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
                 "code {} is not kebab-case",
                 code.id
             );
-            assert!(
-                code.summary.ends_with('.'),
-                "summary of {} is not a sentence",
-                code.id
-            );
+            assert!(code.summary.ends_with('.'), "summary of {} is not a sentence", code.id);
         }
     }
 

@@ -72,28 +72,17 @@ pub enum Location {
 impl Location {
     /// A file location without a line.
     pub fn file(path: impl Into<String>) -> Self {
-        Self::File {
-            path: path.into(),
-            line: None,
-            key: None,
-        }
+        Self::File { path: path.into(), line: None, key: None }
     }
 
     /// A file location at a 1-based line.
     pub fn file_line(path: impl Into<String>, line: u32) -> Self {
-        Self::File {
-            path: path.into(),
-            line: Some(line),
-            key: None,
-        }
+        Self::File { path: path.into(), line: Some(line), key: None }
     }
 
     /// A lockfile package.
     pub fn package(name: impl Into<String>, version: impl Into<String>) -> Self {
-        Self::Package {
-            name: name.into(),
-            version: version.into(),
-        }
+        Self::Package { name: name.into(), version: version.into() }
     }
 
     /// An archive entry.
@@ -104,11 +93,7 @@ impl Location {
     /// The same location, naming a key.
     pub fn with_key(self, key: impl Into<String>) -> Self {
         match self {
-            Self::File { path, line, .. } => Self::File {
-                path,
-                line,
-                key: Some(key.into()),
-            },
+            Self::File { path, line, .. } => Self::File { path, line, key: Some(key.into()) },
             other => other,
         }
     }
@@ -208,9 +193,6 @@ mod tests {
     fn location_serialises_with_a_kind_tag() {
         let json = serde_json::to_string(&Location::file_line("Cargo.toml", 3)).unwrap();
         assert_eq!(json, r#"{"kind":"file","path":"Cargo.toml","line":3}"#);
-        assert_eq!(
-            Location::file_line("Cargo.toml", 3).to_string(),
-            "Cargo.toml:3"
-        );
+        assert_eq!(Location::file_line("Cargo.toml", 3).to_string(), "Cargo.toml:3");
     }
 }

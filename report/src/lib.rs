@@ -10,7 +10,7 @@ mod summary;
 
 pub use finding::{Finding, Location, Severity};
 pub use report::{
-    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, ScanOptions, StageRecord, StageStatus,
+    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, StageRecord, StageStatus,
     Subject, SubjectKind, Tool, Verdict,
 };
 pub use summary::render_summary;

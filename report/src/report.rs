@@ -153,6 +153,25 @@ pub struct StageRecord {
     pub note: Option<String>,
 }
 
+/// The SBOM written beside the report (`sbom.cdx.json`), identified so the report vouches for exactly it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SbomSummary {
+    /// File name in the report directory.
+    pub file: String,
+    /// sha256 of the file's bytes.
+    pub sha256: String,
+    /// CycloneDX spec version.
+    pub spec_version: String,
+    /// The BOM's serial number (derived from the subject, the advisory database and the tool version).
+    pub serial_number: String,
+    /// Components listed (every lockfile package but the asset itself).
+    pub components: usize,
+    /// Vulnerabilities listed.
+    pub vulnerabilities: usize,
+    /// Components whose licence could not be learnt.
+    pub unknown_licenses: usize,
+}
+
 /// The full acceptance report (`report.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AcceptanceReport {
@@ -177,6 +196,9 @@ pub struct AcceptanceReport {
     /// The dependency audit, when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditResult>,
+    /// The SBOM, when one was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<SbomSummary>,
     /// Every finding, sorted (see [`Finding::sort`]).
     pub findings: Vec<Finding>,
     /// The decision.
@@ -190,10 +212,7 @@ pub struct AcceptanceReport {
 impl AcceptanceReport {
     /// Number of findings at a severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
+        self.findings.iter().filter(|f| f.severity == severity).count()
     }
 }
 
@@ -210,17 +229,8 @@ mod tests {
         review.severity = Severity::Review;
 
         assert_eq!(Verdict::from_findings(&[]), Verdict::Accepted);
-        assert_eq!(
-            Verdict::from_findings(std::slice::from_ref(&warn)),
-            Verdict::Accepted
-        );
-        assert_eq!(
-            Verdict::from_findings(&[warn.clone(), review.clone()]),
-            Verdict::NeedsReview
-        );
-        assert_eq!(
-            Verdict::from_findings(&[review, deny, warn]),
-            Verdict::Rejected
-        );
+        assert_eq!(Verdict::from_findings(std::slice::from_ref(&warn)), Verdict::Accepted);
+        assert_eq!(Verdict::from_findings(&[warn.clone(), review.clone()]), Verdict::NeedsReview);
+        assert_eq!(Verdict::from_findings(&[review, deny, warn]), Verdict::Rejected);
     }
 }

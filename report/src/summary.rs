@@ -30,40 +30,21 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         out,
         "- Subject: `{}` ({}), sha256 `{}`, {} bytes",
         report.subject.name,
-        serde_json::to_value(report.subject.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        serde_json::to_value(report.subject.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         report.subject.sha256,
         report.subject.size
     );
     if let Some(asset) = &report.asset {
         let kind = asset.kind.as_deref().unwrap_or("unknown kind");
         let publisher = asset.publisher.as_deref().unwrap_or("unknown publisher");
-        let _ = writeln!(
-            out,
-            "- Asset: {} {} — {kind} by {publisher}",
-            asset.name, asset.version
-        );
+        let _ = writeln!(out, "- Asset: {} {} — {kind} by {publisher}", asset.name, asset.version);
     }
     if let Some(db) = &report.advisory_db {
-        let at = db
-            .commit
-            .as_deref()
-            .or(db.content_sha256.as_deref())
-            .unwrap_or("unknown");
+        let at = db.commit.as_deref().or(db.content_sha256.as_deref()).unwrap_or("unknown");
         let date = db.date.as_deref().unwrap_or("unknown date");
-        let _ = writeln!(
-            out,
-            "- Advisory DB: {} advisories, {} `{at}` ({date})",
-            db.advisory_count, db.kind
-        );
+        let _ = writeln!(out, "- Advisory DB: {} advisories, {} `{at}` ({date})", db.advisory_count, db.kind);
     }
-    let _ = writeln!(
-        out,
-        "- Tool: {} {}\n",
-        report.tool.name, report.tool.version
-    );
+    let _ = writeln!(out, "- Tool: {} {}\n", report.tool.name, report.tool.version);
 
     if report.findings.is_empty() {
         let _ = writeln!(out, "No findings.\n");
@@ -72,11 +53,7 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         let _ = writeln!(out, "| severity | code | where | message |");
         let _ = writeln!(out, "| --- | --- | --- | --- |");
         for finding in &report.findings {
-            let location = finding
-                .location
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let location = finding.location.as_ref().map(ToString::to_string).unwrap_or_default();
             let mut message = finding.message.clone();
             if let Some(help) = &finding.help {
                 let _ = write!(message, " — {help}");
@@ -103,22 +80,14 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
             StageStatus::Skipped => "skipped",
         };
         let note = stage.note.as_deref().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "| {} | {status} | {} ms | {} |",
-            stage.name,
-            stage.duration_ms,
-            escape_cell(note)
-        );
+        let _ = writeln!(out, "| {} | {status} | {} ms | {} |", stage.name, stage.duration_ms, escape_cell(note));
     }
     out
 }
 
 /// Keeps asset-controlled text from breaking the table (or injecting Markdown structure).
 fn escape_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 #[cfg(test)]

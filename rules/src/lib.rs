@@ -28,10 +28,7 @@ impl RuleSet {
 
     /// The severity this rule set gives a code, if it knows the code.
     pub fn level(&self, code: &str) -> Option<Severity> {
-        self.levels
-            .get(code)
-            .copied()
-            .or_else(|| codes::lookup(code).map(|c| c.default_severity))
+        self.levels.get(code).copied().or_else(|| codes::lookup(code).map(|c| c.default_severity))
     }
 
     /// Applies the rule set to the findings (sets each one's severity, sorts them) and returns the verdict.
@@ -57,10 +54,7 @@ mod tests {
         assert_eq!(rules.judge(&mut findings), Verdict::Accepted);
         findings.push(Finding::new(&codes::VULNERABILITY, "bad"));
         assert_eq!(rules.judge(&mut findings), Verdict::Rejected);
-        assert_eq!(
-            findings[0].code, "vulnerability",
-            "deny findings sort first"
-        );
+        assert_eq!(findings[0].code, "vulnerability", "deny findings sort first");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! The `assay` binary (`src/main.rs`, `src/cli/`) is a thin layer over this crate.
 
 pub mod asset;
+pub mod cache_dir;
 pub mod intake;
 pub mod pipeline;
 pub mod stages;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use assay_report::{
-    AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, ScanOptions, StageRecord, StageStatus,
-    Tool, render_summary,
+    AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, StageRecord, StageStatus, Tool,
+    render_summary,
 };
 use assay_rules::RuleSet;
 use jiff::Timestamp;
@@ -16,6 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::asset::{Asset, AssetError};
 use crate::intake::{self, IntakeError, IntakeLimits, hex};
 use crate::stages::audit::{self, AdvisoryDatabase};
+use crate::stages::sbom::{self, MetadataOptions, SbomError, SbomInput};
+
+/// File name of the SBOM in a report directory.
+pub const SBOM_FILE: &str = "sbom.cdx.json";
 
 /// How to scan.
 #[derive(Clone, Debug)]
@@ -28,6 +32,10 @@ pub struct ScanConfig {
     pub max_db_age_days: u32,
     /// Where scratch directories are made (default: the system temp dir).
     pub scratch_parent: Option<PathBuf>,
+    /// How the SBOM learns dependency metadata.
+    pub metadata: MetadataOptions,
+    /// The SBOM's timestamp instead of the scan's start (`SOURCE_DATE_EPOCH`, for byte-identical SBOMs).
+    pub sbom_timestamp: Option<Timestamp>,
 }
 
 impl Default for ScanConfig {
@@ -37,8 +45,23 @@ impl Default for ScanConfig {
             no_load: false,
             max_db_age_days: 90,
             scratch_parent: None,
+            metadata: MetadataOptions {
+                cache_dir: crate::cache_dir::cache_root(),
+                offline: false,
+                timeout: std::time::Duration::from_secs(300),
+            },
+            sbom_timestamp: None,
         }
     }
+}
+
+/// What a scan produced: the judged report and the artefacts it describes.
+#[derive(Debug)]
+pub struct ScanOutput {
+    /// The acceptance report.
+    pub report: AcceptanceReport,
+    /// The CycloneDX SBOM, when the asset could be read.
+    pub sbom: Option<Vec<u8>>,
 }
 
 /// A scan could not run; no verdict exists.
@@ -59,6 +82,9 @@ pub enum ScanError {
         /// The cause.
         source: io::Error,
     },
+    /// The SBOM could not be produced.
+    #[error(transparent)]
+    Sbom(#[from] SbomError),
     /// The report could not be written.
     #[error("cannot write the report to {}: {source}", path.display())]
     Write {
@@ -86,19 +112,13 @@ pub fn scan(
     rules: &RuleSet,
     config: &ScanConfig,
     progress: &mut dyn Progress,
-) -> Result<AcceptanceReport, ScanError> {
+) -> Result<ScanOutput, ScanError> {
     let started_at = Timestamp::now();
-    let scratch_parent = config
-        .scratch_parent
-        .clone()
-        .unwrap_or_else(std::env::temp_dir);
+    let scratch_parent = config.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = tempfile::Builder::new()
         .prefix("assay-")
         .tempdir_in(&scratch_parent)
-        .map_err(|source| ScanError::Scratch {
-            path: scratch_parent.clone(),
-            source,
-        })?;
+        .map_err(|source| ScanError::Scratch { path: scratch_parent.clone(), source })?;
     let mut stages = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
 
@@ -106,16 +126,12 @@ pub fn scan(
     let clock = Instant::now();
     let intake = intake::intake(input, scratch.path(), &config.limits)?;
     let intake_ok = intake.findings.is_empty();
-    stages.push(record(
-        "intake",
-        intake_ok,
-        clock,
-        (!intake_ok).then(|| "the archive was refused".to_owned()),
-    ));
+    stages.push(record("intake", intake_ok, clock, (!intake_ok).then(|| "the archive was refused".to_owned())));
     findings.extend(intake.findings);
 
     let mut asset = None;
     let mut audit_result = None;
+    let mut sbom_output = None;
     match intake.root.as_deref() {
         Some(root) if intake_ok => {
             progress.stage("asset");
@@ -128,10 +144,7 @@ pub fn scan(
             let clock = Instant::now();
             match &loaded.lockfile {
                 Some(lockfile) => {
-                    let root_package = loaded
-                        .manifest
-                        .as_ref()
-                        .map(|m| (m.name.as_str(), m.version.as_str()));
+                    let root_package = loaded.manifest.as_ref().map(|m| (m.name.as_str(), m.version.as_str()));
                     let result = audit::audit(db, lockfile, root_package);
                     findings.extend(audit::findings(&result));
                     audit_result = Some(result);
@@ -139,20 +152,40 @@ pub fn scan(
                 }
                 None => stages.push(skipped("audit", "no readable Cargo.lock")),
             }
+
+            match (&loaded.manifest, &loaded.lockfile) {
+                (Some(manifest), Some(lockfile)) => {
+                    progress.stage("sbom");
+                    let clock = Instant::now();
+                    let generated = sbom::generate(&SbomInput {
+                        subject: &intake.subject,
+                        root,
+                        manifest,
+                        contract: loaded.contract.as_ref(),
+                        lockfile,
+                        audit: audit_result.as_ref(),
+                        db: &db.identity,
+                        timestamp: config.sbom_timestamp.unwrap_or(started_at),
+                        metadata: &config.metadata,
+                    })?;
+                    findings.extend(generated.findings.iter().cloned());
+                    let note = (!generated.ran_cargo_metadata).then(|| "dependency metadata from cache".to_owned());
+                    stages.push(record("sbom", true, clock, note));
+                    sbom_output = Some(generated);
+                }
+                _ => stages.push(skipped("sbom", "no readable Cargo.toml and Cargo.lock")),
+            }
             asset = Some(loaded);
         }
         _ => {
-            for stage in ["asset", "audit"] {
+            for stage in ["asset", "audit", "sbom"] {
                 stages.push(skipped(stage, "intake refused the archive"));
             }
         }
     }
     findings.extend(db.staleness(started_at, config.max_db_age_days));
 
-    let has_service = asset
-        .as_ref()
-        .and_then(|a| a.contract.as_ref())
-        .is_some_and(|c| c.service.is_some());
+    let has_service = asset.as_ref().and_then(|a| a.contract.as_ref()).is_some_and(|c| c.service.is_some());
     let load = if config.no_load {
         LoadMode::SkippedByRequest
     } else if has_service {
@@ -171,49 +204,45 @@ pub fn scan(
 
     let verdict = rules.judge(&mut findings);
     let finished_at = Timestamp::now();
-    Ok(AcceptanceReport {
+    let sbom_summary = sbom_output.as_ref().map(|generated| SbomSummary {
+        file: SBOM_FILE.to_owned(),
+        sha256: sbom::digest(&generated.json),
+        spec_version: sbom::SPEC_VERSION.to_owned(),
+        serial_number: generated.serial_number.clone(),
+        components: generated.components,
+        vulnerabilities: generated.vulnerabilities,
+        unknown_licenses: generated.unknown_licenses,
+    });
+    let report = AcceptanceReport {
         schema: REPORT_SCHEMA.to_owned(),
         report_id: report_id(&intake.subject.sha256, started_at),
-        tool: Tool {
-            name: "assay".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        },
+        tool: Tool { name: "assay".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
         subject: intake.subject,
         asset: asset.as_ref().and_then(Asset::summary),
-        options: ScanOptions {
-            load,
-            max_db_age_days: config.max_db_age_days,
-        },
+        options: ScanOptions { load, max_db_age_days: config.max_db_age_days },
         advisory_db: Some(db.identity.clone()),
         stages,
         audit: audit_result,
+        sbom: sbom_summary,
         findings,
         verdict,
         started_at: format!("{started_at:.3}"),
         finished_at: format!("{finished_at:.3}"),
-    })
+    };
+    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json) })
 }
 
 fn record(name: &str, ok: bool, clock: Instant, note: Option<String>) -> StageRecord {
     StageRecord {
         name: name.to_owned(),
-        status: if ok {
-            StageStatus::Ok
-        } else {
-            StageStatus::Failed
-        },
+        status: if ok { StageStatus::Ok } else { StageStatus::Failed },
         duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
         note,
     }
 }
 
 fn skipped(name: &str, why: &str) -> StageRecord {
-    StageRecord {
-        name: name.to_owned(),
-        status: StageStatus::Skipped,
-        duration_ms: 0,
-        note: Some(why.to_owned()),
-    }
+    StageRecord { name: name.to_owned(), status: StageStatus::Skipped, duration_ms: 0, note: Some(why.to_owned()) }
 }
 
 /// A unique id: the subject digest and the start time, hashed. Unique per scan, meaningless otherwise.
@@ -225,23 +254,23 @@ fn report_id(subject_sha256: &str, started_at: Timestamp) -> String {
     hex(&hasher.finalize()[..16])
 }
 
-/// Writes `report.json` and `summary.md` into `out` (created if needed). Each file is written to a
-/// temporary name and renamed, so a reader never sees half a report.
-pub fn write_report(report: &AcceptanceReport, out: &Path) -> Result<(), ScanError> {
+/// Writes `report.json`, `summary.md` and the SBOM into `out` (created if needed). Each file is written to
+/// a temporary name and renamed, so a reader never sees half a file.
+pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
+    let report = &output.report;
     let write_error = |path: &Path| {
         let path = path.to_owned();
         move |source| ScanError::Write { path, source }
     };
     fs::create_dir_all(out).map_err(write_error(out))?;
-    let mut json = serde_json::to_vec_pretty(report).map_err(|err| ScanError::Write {
-        path: out.join("report.json"),
-        source: io::Error::other(err),
-    })?;
+    let mut json = serde_json::to_vec_pretty(report)
+        .map_err(|err| ScanError::Write { path: out.join("report.json"), source: io::Error::other(err) })?;
     json.push(b'\n');
-    for (name, bytes) in [
-        ("report.json", json),
-        ("summary.md", render_summary(report).into_bytes()),
-    ] {
+    let mut files = vec![("report.json", json), ("summary.md", render_summary(report).into_bytes())];
+    if let Some(sbom) = &output.sbom {
+        files.push((SBOM_FILE, sbom.clone()));
+    }
+    for (name, bytes) in files {
         let path = out.join(name);
         let temporary = out.join(format!(".{name}.tmp"));
         fs::write(&temporary, bytes).map_err(write_error(&temporary))?;

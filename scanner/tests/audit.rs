@@ -19,12 +19,8 @@ use support::{Sandbox, exit_code, fixture, shared, synthetic_db};
 /// ```
 ///
 /// vulnerabilities.list[].advisory.id, and warnings.unsound[].advisory.id (no other warning kinds).
-const CARGO_AUDIT_VULNERABILITIES: [&str; 4] = [
-    "RUSTSEC-2020-0071",
-    "RUSTSEC-2021-0003",
-    "RUSTSEC-2021-0078",
-    "RUSTSEC-2021-0079",
-];
+const CARGO_AUDIT_VULNERABILITIES: [&str; 4] =
+    ["RUSTSEC-2020-0071", "RUSTSEC-2021-0003", "RUSTSEC-2021-0078", "RUSTSEC-2021-0079"];
 const CARGO_AUDIT_WARNINGS: [&str; 1] = ["RUSTSEC-2022-0022"];
 
 fn audit_json(sandbox: &Sandbox, lockfile: &Path, db: &Path) -> (i32, Value) {
@@ -37,21 +33,13 @@ fn audit_json(sandbox: &Sandbox, lockfile: &Path, db: &Path) -> (i32, Value) {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
-        panic!(
-            "{err}; stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("{err}; stderr:\n{}", String::from_utf8_lossy(&output.stderr)));
     (exit_code(&output), json)
 }
 
 fn ids(list: &Value) -> BTreeSet<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap().to_owned())
-        .collect()
+    list.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect()
 }
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
@@ -67,36 +55,16 @@ fn vulnerable_fixture_matches_cargo_audit_ids() {
     let (code, json) = audit_json(&sandbox, &fixture("connectors/vulnerable"), &db);
     assert_eq!(code, 1, "vulnerabilities exit 1");
     assert_eq!(json["schema"], "assay.audit/v1");
-    assert_eq!(
-        ids(&json["vulnerabilities"]),
-        set(&CARGO_AUDIT_VULNERABILITIES)
-    );
+    assert_eq!(ids(&json["vulnerabilities"]), set(&CARGO_AUDIT_VULNERABILITIES));
     assert_eq!(ids(&json["warnings"]), set(&CARGO_AUDIT_WARNINGS));
-    let smallvec = json["vulnerabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["id"] == "RUSTSEC-2021-0003")
-        .unwrap();
+    let smallvec = json["vulnerabilities"].as_array().unwrap().iter().find(|v| v["id"] == "RUSTSEC-2021-0003").unwrap();
     assert_eq!(smallvec["package"], "smallvec");
     assert_eq!(smallvec["version"], "1.6.0");
     assert_eq!(smallvec["cvss_severity"], "critical");
-    assert!(
-        smallvec["aliases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a == "CVE-2021-25900")
-    );
-    assert_eq!(
-        smallvec["url"],
-        "https://rustsec.org/advisories/RUSTSEC-2021-0003"
-    );
+    assert!(smallvec["aliases"].as_array().unwrap().iter().any(|a| a == "CVE-2021-25900"));
+    assert_eq!(smallvec["url"], "https://rustsec.org/advisories/RUSTSEC-2021-0003");
     assert!(!smallvec["patched"].as_array().unwrap().is_empty());
-    assert_eq!(
-        json["advisory_db"]["commit"],
-        "bf5c0d245a92671908518d7e765914d437954ed6"
-    );
+    assert_eq!(json["advisory_db"]["commit"], "bf5c0d245a92671908518d7e765914d437954ed6");
 }
 
 #[test]
@@ -107,26 +75,15 @@ fn sparse_registry_source_is_audited() {
     let sandbox = Sandbox::new();
     // cargo-audit 0.22.2 reports nothing for this lockfile: rustsec compares the source string verbatim.
     let text = std::fs::read_to_string(fixture("connectors/vulnerable/Cargo.lock")).unwrap();
-    let sparse = text.replace(
-        "registry+https://github.com/rust-lang/crates.io-index",
-        "sparse+https://index.crates.io/",
-    );
+    let sparse =
+        text.replace("registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/");
     assert_ne!(text, sparse);
     let lockfile = sandbox.input("Cargo.lock", sparse.as_bytes());
     let (code, json) = audit_json(&sandbox, &lockfile, &db);
     assert_eq!(code, 1);
-    assert_eq!(
-        ids(&json["vulnerabilities"]),
-        set(&CARGO_AUDIT_VULNERABILITIES)
-    );
+    assert_eq!(ids(&json["vulnerabilities"]), set(&CARGO_AUDIT_VULNERABILITIES));
     assert_eq!(ids(&json["warnings"]), set(&CARGO_AUDIT_WARNINGS));
-    assert!(
-        json["unaudited"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["source_kind"] != "registry")
-    );
+    assert!(json["unaudited"].as_array().unwrap().iter().all(|p| p["source_kind"] != "registry"));
 }
 
 #[test]
@@ -137,28 +94,15 @@ fn git_and_path_packages_are_listed_as_unaudited() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_owned(),
-                p["source_kind"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["source_kind"].as_str().unwrap().to_owned()))
         .collect();
     // The root package is the asset itself, not an unaudited dependency.
     assert_eq!(
         unaudited,
-        [
-            ("acme-internal".to_owned(), "git".to_owned()),
-            ("vulnerable-helpers".to_owned(), "path".to_owned())
-        ]
+        [("acme-internal".to_owned(), "git".to_owned()), ("vulnerable-helpers".to_owned(), "path".to_owned())]
     );
     let git = &json["unaudited"][0];
-    assert!(
-        git["source"]
-            .as_str()
-            .unwrap()
-            .starts_with("git+https://git.example/acme/internal")
-    );
+    assert!(git["source"].as_str().unwrap().starts_with("git+https://git.example/acme/internal"));
 }
 
 #[test]
@@ -169,33 +113,17 @@ fn synthetic_db_matches_vulnerabilities_and_informational_but_not_withdrawn() {
     assert_eq!(ids(&json["vulnerabilities"]), set(&["RUSTSEC-2099-0001"]));
     assert_eq!(ids(&json["warnings"]), set(&["RUSTSEC-2099-0002"]));
     assert_eq!(json["warnings"][0]["kind"], "unmaintained");
-    let codes: Vec<&str> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert!(
-        codes.contains(&"vulnerability")
-            && codes.contains(&"unmaintained")
-            && codes.contains(&"unaudited-source")
-    );
+    let codes: Vec<&str> = json["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"vulnerability") && codes.contains(&"unmaintained") && codes.contains(&"unaudited-source"));
 }
 
 #[test]
 fn a_clean_lockfile_exits_zero() {
     let sandbox = Sandbox::new();
-    let (code, json) = audit_json(
-        &sandbox,
-        &fixture("connectors/echo/Cargo.lock"),
-        &synthetic_db(),
-    );
+    let (code, json) = audit_json(&sandbox, &fixture("connectors/echo/Cargo.lock"), &synthetic_db());
     assert_eq!(code, 0);
     assert!(json["vulnerabilities"].as_array().unwrap().is_empty());
-    assert!(
-        json["unaudited"].as_array().unwrap().is_empty(),
-        "the root package is not unaudited"
-    );
+    assert!(json["unaudited"].as_array().unwrap().is_empty(), "the root package is not unaudited");
 }
 
 #[test]
@@ -211,10 +139,7 @@ fn a_missing_database_exits_2_and_says_how_to_fetch_one() {
         .unwrap();
     assert_eq!(exit_code(&output), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("no advisory database at") && stderr.contains("assay db fetch --dir"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no advisory database at") && stderr.contains("assay db fetch --dir"), "{stderr}");
 }
 
 #[test]
@@ -244,25 +169,14 @@ fn db_status_reports_identity_and_staleness() {
         .unwrap();
     assert_eq!(exit_code(&fresh), 0);
     let stdout = String::from_utf8_lossy(&fresh.stdout);
-    assert!(
-        stdout.contains("kind:        snapshot") && stdout.contains("advisories:  3"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("commit:      0000000000000000000000000000000000002099"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("kind:        snapshot") && stdout.contains("advisories:  3"), "{stdout}");
+    assert!(stdout.contains("commit:      0000000000000000000000000000000000002099"), "{stdout}");
 
     let Some(db) = shared("advisory-db") else {
         return;
     };
     // The shared snapshot is from 2026-08-21, so it is older than 30 days from now on.
-    let stale = sandbox
-        .assay()
-        .args(["db", "status", "--max-db-age", "30", "--advisory-db"])
-        .arg(db)
-        .output()
-        .unwrap();
+    let stale = sandbox.assay().args(["db", "status", "--max-db-age", "30", "--advisory-db"]).arg(db).output().unwrap();
     assert_eq!(exit_code(&stale), 1);
     assert!(String::from_utf8_lossy(&stale.stderr).contains("assay db fetch"));
 }
@@ -274,27 +188,12 @@ fn a_database_of_unknown_age_is_stale() {
     copy_tree(&synthetic_db(), &copy);
     std::fs::remove_file(copy.join("SNAPSHOT")).unwrap();
     let output = sandbox.scan_with_db(&fixture("connectors/echo"), &copy, &[]);
-    assert_eq!(
-        exit_code(&output),
-        0,
-        "a stale database warns, it does not reject"
-    );
+    assert_eq!(exit_code(&output), 0, "a stale database warns, it does not reject");
     let report = sandbox.report();
     let stale = support::finding(&report, "db-stale");
-    assert!(
-        stale["message"]
-            .as_str()
-            .unwrap()
-            .contains("age is unknown")
-    );
+    assert!(stale["message"].as_str().unwrap().contains("age is unknown"));
     assert_eq!(report["advisory_db"]["kind"], "content");
-    assert_eq!(
-        report["advisory_db"]["content_sha256"]
-            .as_str()
-            .unwrap()
-            .len(),
-        64
-    );
+    assert_eq!(report["advisory_db"]["content_sha256"].as_str().unwrap().len(), 64);
 }
 
 #[test]
@@ -306,24 +205,13 @@ fn a_git_checkout_is_identified_by_its_head_commit() {
         let status = std::process::Command::new("git")
             .arg("-C")
             .arg(&repo)
-            .args([
-                "-c",
-                "user.name=assay-tests",
-                "-c",
-                "user.email=tests@assay.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
+            .args(["-c", "user.name=assay-tests", "-c", "user.email=tests@assay.invalid", "-c", "commit.gpgsign=false"])
             .args(args)
             .env("GIT_COMMITTER_DATE", "2026-11-01T12:00:00Z")
             .env("GIT_AUTHOR_DATE", "2026-11-01T12:00:00Z")
             .output()
             .unwrap();
-        assert!(
-            status.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
         String::from_utf8(status.stdout).unwrap()
     };
     git(&["init", "-q"]);
@@ -358,22 +246,11 @@ fn db_fetch_clones_then_updates_with_system_git() {
         let output = std::process::Command::new("git")
             .arg("-C")
             .arg(&upstream)
-            .args([
-                "-c",
-                "user.name=assay-tests",
-                "-c",
-                "user.email=tests@assay.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
+            .args(["-c", "user.name=assay-tests", "-c", "user.email=tests@assay.invalid", "-c", "commit.gpgsign=false"])
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     };
     git(&["init", "-q"]);
@@ -382,18 +259,8 @@ fn db_fetch_clones_then_updates_with_system_git() {
     let url = format!("file://{}", upstream.display());
     let local = sandbox.path("cache/advisory-db");
     let fetch = || {
-        let output = sandbox
-            .assay()
-            .args(["db", "fetch", "--url", &url, "--dir"])
-            .arg(&local)
-            .output()
-            .unwrap();
-        assert_eq!(
-            exit_code(&output),
-            0,
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = sandbox.assay().args(["db", "fetch", "--url", &url, "--dir"]).arg(&local).output().unwrap();
+        assert_eq!(exit_code(&output), 0, "{}", String::from_utf8_lossy(&output.stderr));
     };
     fetch();
     let status = |dir: &Path| {
@@ -411,10 +278,7 @@ fn db_fetch_clones_then_updates_with_system_git() {
     git(&["commit", "-q", "-am", "drop the withdrawn advisory"]);
     fetch();
     let updated = status(&local);
-    assert!(
-        updated.contains(&format!("commit:      {}", git(&["rev-parse", "HEAD"]))),
-        "{updated}"
-    );
+    assert!(updated.contains(&format!("commit:      {}", git(&["rev-parse", "HEAD"]))), "{updated}");
     assert!(updated.contains("advisories:  2"), "{updated}");
 }
 

@@ -20,30 +20,13 @@ fn rejected_with(bytes: &[u8], name: &str, code: &str, extra: &[&str]) -> serde_
 }
 
 fn check_rejected(sandbox: &Sandbox, output: &Output, code: &str) -> serde_json::Value {
-    assert_eq!(
-        exit_code(output),
-        1,
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(exit_code(output), 1, "stderr:\n{}", String::from_utf8_lossy(&output.stderr));
     let report = sandbox.report();
     assert_eq!(report["verdict"], "rejected");
-    assert!(
-        codes(&report).contains(&code.to_owned()),
-        "expected `{code}` in {:?}",
-        codes(&report)
-    );
+    assert!(codes(&report).contains(&code.to_owned()), "expected `{code}` in {:?}", codes(&report));
     assert_eq!(finding(&report, code)["severity"], "deny");
-    assert!(
-        sandbox.leftovers().is_empty(),
-        "scratch left behind: {:?}",
-        sandbox.leftovers()
-    );
-    assert!(
-        sandbox.find("escape.txt").is_empty(),
-        "an entry escaped: {:?}",
-        sandbox.find("escape.txt")
-    );
+    assert!(sandbox.leftovers().is_empty(), "scratch left behind: {:?}", sandbox.leftovers());
+    assert!(sandbox.find("escape.txt").is_empty(), "an entry escaped: {:?}", sandbox.find("escape.txt"));
     assert!(Path::new(&sandbox.path("out/summary.md")).is_file());
     report
 }
@@ -71,34 +54,21 @@ fn clean_archive_is_accepted_and_identified_by_its_sha256() {
     let bytes = hostile::clean();
     let input = sandbox.input("demo-0.1.0.crate", &bytes);
     let output = sandbox.scan(&input, &[]);
-    assert_eq!(
-        exit_code(&output),
-        0,
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(exit_code(&output), 0, "stderr:\n{}", String::from_utf8_lossy(&output.stderr));
     let report = sandbox.report();
     assert_eq!(report["verdict"], "accepted", "{:#}", report["findings"]);
     assert_eq!(report["subject"]["name"], "demo-0.1.0.crate");
     assert_eq!(report["subject"]["kind"], "crate");
     assert_eq!(report["subject"]["size"], bytes.len());
     use sha2::Digest;
-    let expected: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let expected: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(report["subject"]["sha256"], expected);
     assert!(sandbox.leftovers().is_empty());
 }
 
 #[test]
 fn path_traversal_is_refused() {
-    let report = rejected_with(
-        &hostile::path_traversal(),
-        "x.crate",
-        "archive-path-traversal",
-        &[],
-    );
+    let report = rejected_with(&hostile::path_traversal(), "x.crate", "archive-path-traversal", &[]);
     let location = &finding(&report, "archive-path-traversal")["location"];
     assert_eq!(location["kind"], "archive-entry");
     assert_eq!(location["path"], "demo-0.1.0/../../../escape.txt");
@@ -117,39 +87,19 @@ fn absolute_path_is_refused() {
 #[test]
 fn symlink_escape_is_refused_and_nothing_is_written_through_it() {
     let report = rejected_with(&hostile::symlink_escape(), "x.crate", "archive-link", &[]);
-    assert!(
-        finding(&report, "archive-link")["message"]
-            .as_str()
-            .unwrap()
-            .contains("symbolic link")
-    );
+    assert!(finding(&report, "archive-link")["message"].as_str().unwrap().contains("symbolic link"));
 }
 
 #[test]
 fn hard_link_is_refused() {
     let report = rejected_with(&hostile::hard_link(), "x.crate", "archive-link", &[]);
-    assert!(
-        finding(&report, "archive-link")["message"]
-            .as_str()
-            .unwrap()
-            .contains("/etc/passwd")
-    );
+    assert!(finding(&report, "archive-link")["message"].as_str().unwrap().contains("/etc/passwd"));
 }
 
 #[test]
 fn device_file_is_refused() {
-    let report = rejected_with(
-        &hostile::device_file(),
-        "x.crate",
-        "archive-special-file",
-        &[],
-    );
-    assert!(
-        finding(&report, "archive-special-file")["message"]
-            .as_str()
-            .unwrap()
-            .contains("character device")
-    );
+    let report = rejected_with(&hostile::device_file(), "x.crate", "archive-special-file", &[]);
+    assert!(finding(&report, "archive-special-file")["message"].as_str().unwrap().contains("character device"));
 }
 
 #[test]
@@ -159,48 +109,24 @@ fn fifo_is_refused() {
 
 #[test]
 fn oversized_entry_is_refused() {
-    let report = rejected_with(
-        &hostile::big_file(4096),
-        "x.crate",
-        "archive-entry-too-large",
-        &["--max-entry-size", "1KiB"],
-    );
-    assert!(
-        finding(&report, "archive-entry-too-large")["message"]
-            .as_str()
-            .unwrap()
-            .contains("4096 bytes")
-    );
+    let report =
+        rejected_with(&hostile::big_file(4096), "x.crate", "archive-entry-too-large", &["--max-entry-size", "1KiB"]);
+    assert!(finding(&report, "archive-entry-too-large")["message"].as_str().unwrap().contains("4096 bytes"));
 }
 
 #[test]
 fn too_many_entries_are_refused() {
-    rejected_with(
-        &hostile::many_files(20),
-        "x.crate",
-        "archive-too-many-entries",
-        &["--max-entries", "10"],
-    );
+    rejected_with(&hostile::many_files(20), "x.crate", "archive-too-many-entries", &["--max-entries", "10"]);
 }
 
 #[test]
 fn too_many_unpacked_bytes_are_refused() {
-    rejected_with(
-        &hostile::big_file(32 * 1024),
-        "x.crate",
-        "archive-too-large",
-        &["--max-unpacked-size", "16KiB"],
-    );
+    rejected_with(&hostile::big_file(32 * 1024), "x.crate", "archive-too-large", &["--max-unpacked-size", "16KiB"]);
 }
 
 #[test]
 fn oversized_archive_is_refused_before_unpacking() {
-    rejected_with(
-        &hostile::big_file(32 * 1024),
-        "x.crate",
-        "archive-too-large",
-        &["--max-archive-size", "100B"],
-    );
+    rejected_with(&hostile::big_file(32 * 1024), "x.crate", "archive-too-large", &["--max-archive-size", "100B"]);
 }
 
 #[test]
@@ -210,12 +136,7 @@ fn ratio_bomb_is_refused_early_with_memory_bounded() {
     let input = sandbox.input("bomb.crate", &hostile::ratio_bomb(60 * 1024 * 1024));
     let output = scan_with_memory_cap(&sandbox, &input, 128 * 1024);
     let report = check_rejected(&sandbox, &output, "archive-compression-ratio");
-    assert!(
-        report["findings"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("ratio above the limit of 100:1")
-    );
+    assert!(report["findings"][0]["message"].as_str().unwrap().contains("ratio above the limit of 100:1"));
 }
 
 #[test]
@@ -225,73 +146,35 @@ fn long_name_bomb_is_refused_without_reading_it() {
     let input = sandbox.input("names.crate", &hostile::long_name_bomb(512 * 1024 * 1024));
     let output = scan_with_memory_cap(&sandbox, &input, 128 * 1024);
     let report = check_rejected(&sandbox, &output, "archive-unreadable");
-    assert!(
-        finding(&report, "archive-unreadable")["message"]
-            .as_str()
-            .unwrap()
-            .contains("entry name is longer")
-    );
+    assert!(finding(&report, "archive-unreadable")["message"].as_str().unwrap().contains("entry name is longer"));
 }
 
 #[test]
 fn duplicate_entry_is_refused() {
-    rejected_with(
-        &hostile::duplicate_entry(),
-        "x.crate",
-        "archive-duplicate-entry",
-        &[],
-    );
+    rejected_with(&hostile::duplicate_entry(), "x.crate", "archive-duplicate-entry", &[]);
 }
 
 #[test]
 fn truncated_gzip_is_refused() {
     let report = rejected_with(&hostile::truncated(), "x.crate", "archive-unreadable", &[]);
-    assert!(
-        finding(&report, "archive-unreadable")["message"]
-            .as_str()
-            .unwrap()
-            .contains("truncated or corrupt")
-    );
+    assert!(finding(&report, "archive-unreadable")["message"].as_str().unwrap().contains("truncated or corrupt"));
 }
 
 #[test]
 fn not_an_archive_is_refused() {
-    let report = rejected_with(
-        &hostile::not_an_archive(),
-        "x.crate",
-        "archive-unreadable",
-        &[],
-    );
-    assert!(
-        finding(&report, "archive-unreadable")["message"]
-            .as_str()
-            .unwrap()
-            .contains("not gzip")
-    );
-    assert_eq!(
-        report["stages"][1]["status"], "skipped",
-        "later stages do not run on a refused archive"
-    );
+    let report = rejected_with(&hostile::not_an_archive(), "x.crate", "archive-unreadable", &[]);
+    assert!(finding(&report, "archive-unreadable")["message"].as_str().unwrap().contains("not gzip"));
+    assert_eq!(report["stages"][1]["status"], "skipped", "later stages do not run on a refused archive");
 }
 
 #[test]
 fn missing_manifest_is_refused() {
-    rejected_with(
-        &hostile::missing_manifest(),
-        "x.crate",
-        "manifest-missing",
-        &[],
-    );
+    rejected_with(&hostile::missing_manifest(), "x.crate", "manifest-missing", &[]);
 }
 
 #[test]
 fn broken_manifest_is_refused_at_its_line() {
-    let report = rejected_with(
-        &hostile::broken_manifest(),
-        "x.crate",
-        "manifest-invalid",
-        &[],
-    );
+    let report = rejected_with(&hostile::broken_manifest(), "x.crate", "manifest-invalid", &[]);
     let location = &finding(&report, "manifest-invalid")["location"];
     assert_eq!(location["path"], "Cargo.toml");
     assert_eq!(location["line"], 3);
@@ -301,10 +184,7 @@ fn broken_manifest_is_refused_at_its_line() {
 fn directory_and_packed_crate_of_the_same_asset_agree() {
     let sandbox = Sandbox::new();
     let echo = support::fixture("connectors/echo");
-    let input = sandbox.input(
-        "echo-connector-1.0.0.crate",
-        &hostile::crate_of(&echo, "echo-connector-1.0.0"),
-    );
+    let input = sandbox.input("echo-connector-1.0.0.crate", &hostile::crate_of(&echo, "echo-connector-1.0.0"));
     assert_eq!(exit_code(&sandbox.scan(&input, &["--no-load"])), 0);
     let packed = sandbox.report();
     assert_eq!(exit_code(&sandbox.scan(&echo, &["--no-load"])), 0);
@@ -321,11 +201,7 @@ fn directory_with_a_symlink_is_refused() {
     let sandbox = Sandbox::new();
     let dir = sandbox.path("in/linked");
     std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"x\"\nversion = \"0.1.0\"\n").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.join("src/lib.rs")).unwrap();
     let output = sandbox.scan(&dir, &[]);
     check_rejected(&sandbox, &output, "archive-link");

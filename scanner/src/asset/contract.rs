@@ -126,23 +126,15 @@ pub fn parse_contract(text: &str, spans: &TomlText<'_>) -> (Option<Contract>, Ve
     let parsed = toml::de::Deserializer::parse(text).and_then(|deserializer| {
         serde_ignored::deserialize(deserializer, |path| {
             let segments = path_segments(&path);
-            if segments.len() > CONTRACT_TABLE.len()
-                && segments[..CONTRACT_TABLE.len()] == CONTRACT_TABLE
-            {
+            if segments.len() > CONTRACT_TABLE.len() && segments[..CONTRACT_TABLE.len()] == CONTRACT_TABLE {
                 unknown.push(segments);
             }
         })
     });
     let contract = match parsed {
-        Ok(Doc {
-            package:
-                Some(PackageDoc {
-                    metadata:
-                        Some(MetadataDoc {
-                            marketplace: Some(contract),
-                        }),
-                }),
-        }) => contract,
+        Ok(Doc { package: Some(PackageDoc { metadata: Some(MetadataDoc { marketplace: Some(contract) }) }) }) => {
+            contract
+        }
         Ok(_) => {
             findings.push(
                 Finding::new(&codes::CONTRACT_MISSING, "Cargo.toml has no [package.metadata.marketplace] table")
@@ -157,11 +149,8 @@ pub fn parse_contract(text: &str, spans: &TomlText<'_>) -> (Option<Contract>, Ve
                 None => Location::file("Cargo.toml"),
             };
             findings.push(
-                Finding::new(
-                    &codes::CONTRACT_INVALID,
-                    format!("asset contract: {}", err.message().trim()),
-                )
-                .at(location.with_key(CONTRACT_TABLE.join("."))),
+                Finding::new(&codes::CONTRACT_INVALID, format!("asset contract: {}", err.message().trim()))
+                    .at(location.with_key(CONTRACT_TABLE.join("."))),
             );
             return (None, findings);
         }
@@ -171,31 +160,21 @@ pub fn parse_contract(text: &str, spans: &TomlText<'_>) -> (Option<Contract>, Ve
         let key = segments.join(".");
         let location = at_key(spans, &segments);
         findings.push(
-            Finding::new(
-                &codes::CONTRACT_UNKNOWN_KEY,
-                format!("`{key}` is not a key of asset contract v1"),
-            )
-            .at(location.with_key(key)),
+            Finding::new(&codes::CONTRACT_UNKNOWN_KEY, format!("`{key}` is not a key of asset contract v1"))
+                .at(location.with_key(key)),
         );
     }
     for (key, message) in semantic_problems(&contract) {
         let segments: Vec<String> = CONTRACT_TABLE
             .iter()
             .map(|s| (*s).to_owned())
-            .chain(
-                key.split(['.', '[', ']'])
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-            )
+            .chain(key.split(['.', '[', ']']).filter(|s| !s.is_empty()).map(str::to_owned))
             .collect();
         findings.push(
-            Finding::new(&codes::CONTRACT_INVALID, message)
-                .at(at_key(spans, &segments).with_key(segments.join("."))),
+            Finding::new(&codes::CONTRACT_INVALID, message).at(at_key(spans, &segments).with_key(segments.join("."))),
         );
     }
-    let usable = findings
-        .iter()
-        .all(|f| f.code != codes::CONTRACT_INVALID.id);
+    let usable = findings.iter().all(|f| f.code != codes::CONTRACT_INVALID.id);
     (usable.then_some(contract), findings)
 }
 
@@ -213,9 +192,9 @@ fn semantic_problems(contract: &Contract) -> Vec<(String, String)> {
         problems.push(("publisher".to_owned(), "`publisher` is empty".to_owned()));
     }
     for (index, endpoint) in contract.capabilities.network.iter().enumerate() {
-        let valid = endpoint.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
+        let valid = endpoint
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
         if !valid {
             problems.push((
                 format!("capabilities.network.{index}"),
@@ -225,39 +204,25 @@ fn semantic_problems(contract: &Contract) -> Vec<(String, String)> {
     }
     for (index, name) in contract.capabilities.env.iter().enumerate() {
         if name.is_empty() || name.contains('=') {
-            problems.push((
-                format!("capabilities.env.{index}"),
-                format!("`{name}` is not an environment variable name"),
-            ));
+            problems
+                .push((format!("capabilities.env.{index}"), format!("`{name}` is not an environment variable name")));
         }
     }
     if let Some(service) = &contract.service {
         if !service.ready.starts_with('/') {
-            problems.push((
-                "service.ready".to_owned(),
-                format!("`ready` path `{}` must start with `/`", service.ready),
-            ));
+            problems
+                .push(("service.ready".to_owned(), format!("`ready` path `{}` must start with `/`", service.ready)));
         }
         if contract.kind == AssetKind::Component {
-            problems.push((
-                "service".to_owned(),
-                "a component (library) cannot declare a service".to_owned(),
-            ));
+            problems.push(("service".to_owned(), "a component (library) cannot declare a service".to_owned()));
         }
     }
     match (&contract.load, &contract.service) {
         (Some(_), None) => {
-            problems.push((
-                "load".to_owned(),
-                "[load] is declared but there is no [service] to load-test".to_owned(),
-            ));
+            problems.push(("load".to_owned(), "[load] is declared but there is no [service] to load-test".to_owned()));
         }
         (Some(load), Some(_)) => {
-            problems.extend(
-                load.problems()
-                    .into_iter()
-                    .map(|(key, message)| (format!("load.{key}"), message)),
-            );
+            problems.extend(load.problems().into_iter().map(|(key, message)| (format!("load.{key}"), message)));
         }
         _ => {}
     }
@@ -279,9 +244,9 @@ fn path_segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
             segments.push(key.clone());
             segments
         }
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => path_segments(parent),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            path_segments(parent)
+        }
     }
 }
 
@@ -338,18 +303,12 @@ request = { path = "/health" }
     fn unknown_keys_are_reported_at_their_line() {
         let text = GOOD.replace("filesystem = \"none\"", "filesytem = \"none\"");
         let (contract, findings) = parse(&text);
-        assert!(
-            contract.is_some(),
-            "an unknown key alone keeps the contract usable"
-        );
+        assert!(contract.is_some(), "an unknown key alone keeps the contract usable");
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].code, "contract-unknown-key");
         assert_eq!(
             findings[0].location,
-            Some(
-                Location::file_line("Cargo.toml", 13)
-                    .with_key("package.metadata.marketplace.capabilities.filesytem")
-            )
+            Some(Location::file_line("Cargo.toml", 13).with_key("package.metadata.marketplace.capabilities.filesytem"))
         );
     }
 
@@ -359,16 +318,9 @@ request = { path = "/health" }
         let (contract, findings) = parse(&text);
         assert!(contract.is_none());
         assert_eq!(findings[0].code, "contract-invalid");
+        assert!(findings[0].message.contains("plugin"), "{}", findings[0].message);
         assert!(
-            findings[0].message.contains("plugin"),
-            "{}",
-            findings[0].message
-        );
-        assert!(
-            matches!(
-                findings[0].location,
-                Some(Location::File { line: Some(6), .. })
-            ),
+            matches!(findings[0].location, Some(Location::File { line: Some(6), .. })),
             "{:?}",
             findings[0].location
         );
@@ -380,10 +332,7 @@ request = { path = "/health" }
         let (_, findings) = parse(&text);
         assert_eq!(findings[0].code, "contract-invalid");
         assert!(
-            matches!(
-                findings[0].location,
-                Some(Location::File { line: Some(25), .. })
-            ),
+            matches!(findings[0].location, Some(Location::File { line: Some(25), .. })),
             "{:?}",
             findings[0].location
         );
@@ -396,10 +345,7 @@ request = { path = "/health" }
         assert!(contract.is_none());
         assert_eq!(
             findings[0].location,
-            Some(
-                Location::file_line("Cargo.toml", 12)
-                    .with_key("package.metadata.marketplace.capabilities.network.0")
-            )
+            Some(Location::file_line("Cargo.toml", 12).with_key("package.metadata.marketplace.capabilities.network.0"))
         );
     }
 

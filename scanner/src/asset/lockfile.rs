@@ -22,12 +22,9 @@ pub fn parse_lockfile(text: &str) -> Result<Lockfile, Finding> {
         .at(location));
     }
     Lockfile::from_str(text).map_err(|err| {
-        Finding::new(
-            &codes::LOCKFILE_INVALID,
-            format!("Cargo.lock cannot be read: {err}"),
-        )
-        .at(Location::file("Cargo.lock"))
-        .help("regenerate it with `cargo generate-lockfile` and package again")
+        Finding::new(&codes::LOCKFILE_INVALID, format!("Cargo.lock cannot be read: {err}"))
+            .at(Location::file("Cargo.lock"))
+            .help("regenerate it with `cargo generate-lockfile` and package again")
     })
 }
 

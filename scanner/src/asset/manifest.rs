@@ -1,6 +1,6 @@
 //! `Cargo.toml`: the package facts the gate needs (identity, licence, targets, build script, proc-macro).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use assay_report::{Finding, Location, codes};
 
@@ -29,6 +29,35 @@ pub struct Manifest {
     pub proc_macro: bool,
     /// Names of declared `[[bin]]` targets.
     pub bins: Vec<String>,
+    /// Dependencies as declared (all kinds, all targets).
+    pub dependencies: Vec<DeclaredDependency>,
+    /// Every `path = "…"` of a dependency, patch or replacement, and `package.workspace`: places cargo
+    /// would read manifests from.
+    pub local_paths: Vec<String>,
+}
+
+/// When a dependency is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DependencyKind {
+    /// Compiled into the asset.
+    Normal,
+    /// Used by the build script only.
+    Build,
+    /// Used by tests, examples and benches only.
+    Dev,
+}
+
+/// A dependency as a manifest declares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredDependency {
+    /// The package name (the `package = "…"` of a renamed dependency).
+    pub name: String,
+    /// Normal, build or dev.
+    pub kind: DependencyKind,
+    /// The `cfg(…)` or triple of a platform-specific dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,11 +100,7 @@ impl Manifest {
 }
 
 /// Parses the manifest text. `has_build_rs` says whether `build.rs` exists next to it (cargo's default).
-pub fn parse_manifest(
-    text: &str,
-    spans: &TomlText<'_>,
-    has_build_rs: bool,
-) -> Result<Manifest, Finding> {
+pub fn parse_manifest(text: &str, spans: &TomlText<'_>, has_build_rs: bool) -> Result<Manifest, Finding> {
     let invalid = |message: String, line: Option<u32>| {
         let location = match line {
             Some(line) => Location::file_line("Cargo.toml", line),
@@ -83,17 +108,12 @@ pub fn parse_manifest(
         };
         Finding::new(&codes::MANIFEST_INVALID, message).at(location)
     };
-    let doc: ManifestDoc = toml::from_str(text).map_err(|err| {
-        invalid(
-            format!("Cargo.toml: {}", err.message()),
-            spans.line_of_error(&err),
-        )
-    })?;
+    let syntax = |err: toml::de::Error| invalid(format!("Cargo.toml: {}", err.message()), spans.line_of_error(&err));
+    let doc: ManifestDoc = toml::from_str(text).map_err(syntax)?;
+    // The same text as a plain table, for the dependency tables whose entries are strings or tables.
+    let table: toml::Table = toml::from_str(text).map_err(syntax)?;
     let package = doc.package.ok_or_else(|| {
-        invalid(
-            "Cargo.toml has no [package] table; a workspace root is not an asset".to_owned(),
-            Some(1),
-        )
+        invalid("Cargo.toml has no [package] table; a workspace root is not an asset".to_owned(), Some(1))
     })?;
     let version = match &package.version {
         None => "0.0.0".to_owned(),
@@ -108,8 +128,7 @@ pub fn parse_manifest(
             }
         },
     };
-    let text_of =
-        |value: &Option<toml::Value>| value.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
+    let text_of = |value: &Option<toml::Value>| value.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
     let build_script = match &package.build {
         Some(toml::Value::Boolean(false)) => None,
         Some(toml::Value::String(path)) => Some(path.clone()),
@@ -127,7 +146,80 @@ pub fn parse_manifest(
         build_script,
         proc_macro: doc.lib.is_some_and(|lib| lib.proc_macro),
         bins: doc.bin.into_iter().filter_map(|bin| bin.name).collect(),
+        dependencies: declared_dependencies(&table),
+        local_paths: local_paths(&table),
     })
+}
+
+/// Dependency tables by kind, in both spellings cargo accepts.
+const DEPENDENCY_TABLES: [(&str, DependencyKind); 5] = [
+    ("dependencies", DependencyKind::Normal),
+    ("build-dependencies", DependencyKind::Build),
+    ("build_dependencies", DependencyKind::Build),
+    ("dev-dependencies", DependencyKind::Dev),
+    ("dev_dependencies", DependencyKind::Dev),
+];
+
+/// `[dependencies]`-like tables at the top and under `[target.'cfg(…)']`, each with its target.
+fn dependency_tables(table: &toml::Table) -> Vec<(&toml::Table, DependencyKind, Option<String>)> {
+    fn scan<'t>(
+        owner: &'t toml::Table,
+        target: Option<&str>,
+        found: &mut Vec<(&'t toml::Table, DependencyKind, Option<String>)>,
+    ) {
+        for (key, kind) in DEPENDENCY_TABLES {
+            if let Some(toml::Value::Table(deps)) = owner.get(key) {
+                found.push((deps, kind, target.map(str::to_owned)));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    scan(table, None, &mut found);
+    if let Some(toml::Value::Table(targets)) = table.get("target") {
+        for (target, value) in targets {
+            if let toml::Value::Table(owner) = value {
+                scan(owner, Some(target), &mut found);
+            }
+        }
+    }
+    found
+}
+
+fn declared_dependencies(table: &toml::Table) -> Vec<DeclaredDependency> {
+    let mut declared: Vec<DeclaredDependency> = dependency_tables(table)
+        .into_iter()
+        .flat_map(|(deps, kind, target)| {
+            deps.iter().map(move |(key, spec)| DeclaredDependency {
+                name: spec.get("package").and_then(toml::Value::as_str).unwrap_or(key).to_owned(),
+                kind,
+                target: target.clone(),
+            })
+        })
+        .collect();
+    declared.sort_by(|a, b| (&a.name, a.kind, &a.target).cmp(&(&b.name, b.kind, &b.target)));
+    declared.dedup();
+    declared
+}
+
+fn local_paths(table: &toml::Table) -> Vec<String> {
+    let path_of = |spec: &toml::Value| spec.get("path").and_then(toml::Value::as_str).map(str::to_owned);
+    let mut paths: Vec<String> =
+        dependency_tables(table).into_iter().flat_map(|(deps, _, _)| deps.values().filter_map(path_of)).collect();
+    // `[patch.<registry>]` and `[replace]` point cargo at other manifests too.
+    if let Some(toml::Value::Table(patches)) = table.get("patch") {
+        for registry in patches.values().filter_map(toml::Value::as_table) {
+            paths.extend(registry.values().filter_map(path_of));
+        }
+    }
+    if let Some(toml::Value::Table(replace)) = table.get("replace") {
+        paths.extend(replace.values().filter_map(path_of));
+    }
+    if let Some(workspace) = table.get("package").and_then(|p| p.get("workspace")).and_then(toml::Value::as_str) {
+        paths.push(workspace.to_owned());
+    }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 #[cfg(test)]
@@ -153,6 +245,43 @@ mod tests {
     }
 
     #[test]
+    fn reads_declared_dependencies_of_every_kind_and_target() {
+        let manifest = parse(
+            r#"[package]
+name = "demo"
+version = "0.1.0"
+[dependencies]
+serde = "1"
+json = { package = "serde_json", version = "1" }
+local = { path = "../local" }
+[dev-dependencies]
+itoa = "1"
+[build-dependencies]
+autocfg = "1"
+[target.'cfg(windows)'.dependencies]
+winapi = "0.3"
+[patch.crates-io]
+serde = { path = "vendor/serde" }
+"#,
+        )
+        .unwrap();
+        let summary: Vec<_> =
+            manifest.dependencies.iter().map(|d| (d.name.as_str(), d.kind, d.target.as_deref())).collect();
+        assert_eq!(
+            summary,
+            [
+                ("autocfg", DependencyKind::Build, None),
+                ("itoa", DependencyKind::Dev, None),
+                ("local", DependencyKind::Normal, None),
+                ("serde", DependencyKind::Normal, None),
+                ("serde_json", DependencyKind::Normal, None),
+                ("winapi", DependencyKind::Normal, Some("cfg(windows)")),
+            ]
+        );
+        assert_eq!(manifest.local_paths, ["../local", "vendor/serde"]);
+    }
+
+    #[test]
     fn a_syntax_error_points_at_its_line() {
         let finding = parse("[package]\nname = \"demo\"\nversion = 1.2.3\n").unwrap_err();
         assert_eq!(finding.code, "manifest-invalid");
@@ -162,11 +291,7 @@ mod tests {
     #[test]
     fn a_workspace_root_is_not_an_asset() {
         let finding = parse("[workspace]\nmembers = []\n").unwrap_err();
-        assert!(
-            finding.message.contains("no [package]"),
-            "{}",
-            finding.message
-        );
+        assert!(finding.message.contains("no [package]"), "{}", finding.message);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rustsec::Lockfile;
 
 pub use contract::{AssetKind, Capabilities, Contract, FilesystemAccess, Service};
 pub use lockfile::parse_lockfile;
-pub use manifest::Manifest;
+pub use manifest::{DeclaredDependency, DependencyKind, Manifest};
 
 /// Manifest and lockfile larger than this are refused: real ones are a few hundred KiB at most.
 const MAX_TOML_BYTES: u64 = 8 * 1024 * 1024;
@@ -62,12 +62,7 @@ impl Asset {
     pub fn load(root: &Path) -> Result<Self, AssetError> {
         let mut findings = neutralise_config(root)?;
 
-        let manifest_text = read_text(
-            root,
-            "Cargo.toml",
-            &codes::MANIFEST_MISSING,
-            &codes::MANIFEST_INVALID,
-        )?;
+        let manifest_text = read_text(root, "Cargo.toml", &codes::MANIFEST_MISSING, &codes::MANIFEST_INVALID)?;
         let (manifest, contract) = match manifest_text {
             Err(finding) => {
                 findings.push(finding);
@@ -81,6 +76,16 @@ impl Asset {
                         (None, None)
                     }
                     Ok(manifest) => {
+                        for path in manifest.local_paths.iter().filter(|p| path_escapes(p)) {
+                            findings.push(
+                                Finding::new(
+                                    &codes::MANIFEST_PATH_OUTSIDE,
+                                    format!("Cargo.toml points at `{path}`, outside the asset"),
+                                )
+                                .at(Location::file("Cargo.toml"))
+                                .help("a packaged crate depends on published crates; `cargo package` rewrites path dependencies"),
+                            );
+                        }
                         let (contract, contract_findings) = contract::parse_contract(&text, &spans);
                         findings.extend(contract_findings);
                         (Some(manifest), contract)
@@ -89,29 +94,14 @@ impl Asset {
             }
         };
 
-        let lockfile = match read_text(
-            root,
-            "Cargo.lock",
-            &codes::LOCKFILE_MISSING,
-            &codes::LOCKFILE_INVALID,
-        )? {
-            Ok(text) => parse_lockfile(&text)
-                .map_err(|finding| findings.push(finding))
-                .ok(),
+        let lockfile = match read_text(root, "Cargo.lock", &codes::LOCKFILE_MISSING, &codes::LOCKFILE_INVALID)? {
+            Ok(text) => parse_lockfile(&text).map_err(|finding| findings.push(finding)).ok(),
             Err(finding) => {
-                findings.push(
-                    finding.help("commit Cargo.lock; `cargo package` includes it in the .crate"),
-                );
+                findings.push(finding.help("commit Cargo.lock; `cargo package` includes it in the .crate"));
                 None
             }
         };
-        Ok(Self {
-            root: root.to_owned(),
-            manifest,
-            contract,
-            lockfile,
-            findings,
-        })
+        Ok(Self { root: root.to_owned(), manifest, contract, lockfile, findings })
     }
 
     /// The asset as the report summarises it.
@@ -129,6 +119,23 @@ impl Asset {
     }
 }
 
+/// True when a manifest path leaves the asset root (absolute, or more `..` than depth). Cargo would read
+/// manifests there, so no cargo command runs on such an asset.
+pub fn path_escapes(path: &str) -> bool {
+    use std::path::Component;
+    let mut depth = 0usize;
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth == 0 => return true,
+            Component::ParentDir => depth -= 1,
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
 /// Reads a TOML file of the asset: `Ok(Err(finding))` when it is missing, too large or not UTF-8.
 fn read_text(
     root: &Path,
@@ -137,48 +144,29 @@ fn read_text(
     invalid: &codes::Code,
 ) -> Result<Result<String, Finding>, AssetError> {
     let path = root.join(name);
-    let io_error = |source| AssetError::Io {
-        path: path.clone(),
-        source,
-    };
+    let io_error = |source| AssetError::Io { path: path.clone(), source };
     let meta = match fs::metadata(&path) {
         Ok(meta) if meta.is_file() => meta,
         Ok(_) => {
-            return Ok(Err(Finding::new(
-                invalid,
-                format!("{name} is not a regular file"),
-            )
-            .at(Location::file(name))));
+            return Ok(Err(Finding::new(invalid, format!("{name} is not a regular file")).at(Location::file(name))));
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return Ok(Err(Finding::new(
-                missing,
-                format!("the asset has no {name}"),
-            )
-            .at(Location::file(name))));
+            return Ok(Err(Finding::new(missing, format!("the asset has no {name}")).at(Location::file(name))));
         }
         Err(err) => return Err(io_error(err)),
     };
     if meta.len() > MAX_TOML_BYTES {
         return Ok(Err(Finding::new(
             invalid,
-            format!(
-                "{name} is {} bytes, over the {MAX_TOML_BYTES}-byte limit",
-                meta.len()
-            ),
+            format!("{name} is {} bytes, over the {MAX_TOML_BYTES}-byte limit", meta.len()),
         )
         .at(Location::file(name))));
     }
     let bytes = fs::read(&path).map_err(io_error)?;
     Ok(String::from_utf8(bytes).map_err(|err| {
-        let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Finding::new(invalid, format!("{name} is not valid UTF-8")).at(Location::file_line(
-            name,
-            u32::try_from(line).unwrap_or(u32::MAX),
-        ))
+        let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        Finding::new(invalid, format!("{name} is not valid UTF-8"))
+            .at(Location::file_line(name, u32::try_from(line).unwrap_or(u32::MAX)))
     }))
 }
 
@@ -191,21 +179,26 @@ fn neutralise_config(root: &Path) -> Result<Vec<Finding>, AssetError> {
             continue;
         }
         findings.push(
-            Finding::new(
-                code,
-                format!("`{name}` is shipped with the asset and ignored"),
-            )
-            .at(Location::file(name))
-            .help(
-                "leave tool configuration out of the package; the marketplace builds with its own",
-            ),
+            Finding::new(code, format!("`{name}` is shipped with the asset and ignored"))
+                .at(Location::file(name))
+                .help("leave tool configuration out of the package; the marketplace builds with its own"),
         );
-        let removed = if path.is_dir() {
-            fs::remove_dir_all(&path)
-        } else {
-            fs::remove_file(&path)
-        };
+        let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
         removed.map_err(|source| AssetError::Io { path, source })?;
     }
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_leaving_the_asset_are_detected() {
+        assert!(!path_escapes("helpers"));
+        assert!(!path_escapes("./vendor/../vendor/serde"));
+        assert!(path_escapes("../common"));
+        assert!(path_escapes("a/../../b"));
+        assert!(path_escapes("/etc"));
+    }
 }

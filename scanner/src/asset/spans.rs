@@ -11,19 +11,13 @@ pub struct TomlText<'a> {
 impl<'a> TomlText<'a> {
     /// Parses `text` for spans. A document that does not parse still maps offsets to lines.
     pub fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            table: DeTable::parse(text).ok(),
-        }
+        Self { text, table: DeTable::parse(text).ok() }
     }
 
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> u32 {
         let offset = offset.min(self.text.len());
-        let newlines = self.text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        let newlines = self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count();
         u32::try_from(newlines + 1).unwrap_or(u32::MAX)
     }
 
@@ -64,10 +58,7 @@ impl<'a> TomlText<'a> {
 }
 
 fn key_in<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<(usize, &'t DeValue<'i>)> {
-    table
-        .iter()
-        .find(|(k, _)| k.get_ref() == key)
-        .map(|(k, v)| (k.span().start, v.get_ref()))
+    table.iter().find(|(k, _)| k.get_ref() == key).map(|(k, v)| (k.span().start, v.get_ref()))
 }
 
 #[cfg(test)]
@@ -80,20 +71,9 @@ mod tests {
     fn keys_resolve_to_their_lines() {
         let text = TomlText::new(DOC);
         assert_eq!(text.line_of_key(&["package", "name"]), Some(2));
+        assert_eq!(text.line_of_key(&["package", "metadata", "marketplace", "kind"]), Some(5));
         assert_eq!(
-            text.line_of_key(&["package", "metadata", "marketplace", "kind"]),
-            Some(5)
-        );
-        assert_eq!(
-            text.line_of_key(&[
-                "package",
-                "metadata",
-                "marketplace",
-                "load",
-                "scenario",
-                "1",
-                "name"
-            ]),
+            text.line_of_key(&["package", "metadata", "marketplace", "load", "scenario", "1", "name"]),
             Some(11)
         );
     }
@@ -101,9 +81,6 @@ mod tests {
     #[test]
     fn a_missing_key_falls_back_to_its_parent() {
         let text = TomlText::new(DOC);
-        assert_eq!(
-            text.line_of_key(&["package", "metadata", "marketplace", "nope"]),
-            Some(4)
-        );
+        assert_eq!(text.line_of_key(&["package", "metadata", "marketplace", "nope"]), Some(4));
     }
 }

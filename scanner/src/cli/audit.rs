@@ -37,27 +37,16 @@ struct AuditOutput<'a> {
 }
 
 pub(super) fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
-    let lockfile_path = if args.path.is_dir() {
-        args.path.join("Cargo.lock")
-    } else {
-        args.path.clone()
-    };
-    let text = fs::read_to_string(&lockfile_path)
-        .with_context(|| format!("cannot read {}", lockfile_path.display()))?;
+    let lockfile_path = if args.path.is_dir() { args.path.join("Cargo.lock") } else { args.path.clone() };
+    let text =
+        fs::read_to_string(&lockfile_path).with_context(|| format!("cannot read {}", lockfile_path.display()))?;
     let lockfile = parse_lockfile(&text).map_err(|finding| {
-        let at = finding
-            .location
-            .map(|l| format!(" ({l})"))
-            .unwrap_or_default();
+        let at = finding.location.map(|l| format!(" ({l})")).unwrap_or_default();
         anyhow::anyhow!("{}{at}: {}", lockfile_path.display(), finding.message)
     })?;
     let db = AdvisoryDatabase::open(&args.db.location())?;
     let root = sibling_package(&lockfile_path);
-    let result = audit::audit(
-        &db,
-        &lockfile,
-        root.as_ref().map(|(n, v)| (n.as_str(), v.as_str())),
-    );
+    let result = audit::audit(&db, &lockfile, root.as_ref().map(|(n, v)| (n.as_str(), v.as_str())));
 
     let mut findings = audit::findings(&result);
     findings.extend(db.staleness(jiff::Timestamp::now(), args.db.max_db_age));
@@ -72,15 +61,9 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
                 result: &result,
                 findings: &findings,
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&output).context("cannot serialise the audit")?
-            );
+            println!("{}", serde_json::to_string_pretty(&output).context("cannot serialise the audit")?);
         }
-        Format::Human => eprint!(
-            "{}",
-            render::audit_summary(&result, &findings, &db.identity)
-        ),
+        Format::Human => eprint!("{}", render::audit_summary(&result, &findings, &db.identity)),
     }
     Ok(Outcome::Verdict(verdict))
 }

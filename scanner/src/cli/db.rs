@@ -30,9 +30,8 @@ pub(super) fn run(command: DbCommand) -> anyhow::Result<Outcome> {
     match command {
         DbCommand::Fetch { dir, url } => {
             let dir = dir.unwrap_or_else(audit::default_location);
-            audit::fetch(&dir, &url).with_context(|| {
-                format!("cannot fetch the advisory database into {}", dir.display())
-            })?;
+            audit::fetch(&dir, &url)
+                .with_context(|| format!("cannot fetch the advisory database into {}", dir.display()))?;
             let db = AdvisoryDatabase::open(&dir)?;
             eprintln!(
                 "advisory database at {}: {} advisories, commit {}",
@@ -50,14 +49,8 @@ pub(super) fn run(command: DbCommand) -> anyhow::Result<Outcome> {
             println!("path:        {}", path.display());
             println!("kind:        {}", identity.kind);
             println!("advisories:  {}", identity.advisory_count);
-            println!(
-                "commit:      {}",
-                identity.commit.as_deref().unwrap_or("unknown")
-            );
-            println!(
-                "date:        {}",
-                identity.date.as_deref().unwrap_or("unknown")
-            );
+            println!("commit:      {}", identity.commit.as_deref().unwrap_or("unknown"));
+            println!("date:        {}", identity.date.as_deref().unwrap_or("unknown"));
             if let Some(digest) = &identity.content_sha256 {
                 println!("sha256:      {digest}");
             }

@@ -3,6 +3,7 @@
 mod audit;
 mod db;
 mod render;
+mod sbom;
 mod scan;
 
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Scan an asset (.crate, .tar.gz or directory) and write its acceptance report.
     Scan(scan::ScanArgs),
+    /// Write the CycloneDX 1.5 SBOM of an asset, with its vulnerabilities.
+    Sbom(sbom::SbomArgs),
     /// Audit a Cargo.lock (or a directory holding one) against the RustSec advisory database.
     Audit(audit::AuditArgs),
     /// Manage the advisory database.
@@ -50,9 +53,7 @@ struct DbArgs {
 
 impl DbArgs {
     fn location(&self) -> PathBuf {
-        self.advisory_db
-            .clone()
-            .unwrap_or_else(assay_scanner::stages::audit::default_location)
+        self.advisory_db.clone().unwrap_or_else(assay_scanner::stages::audit::default_location)
     }
 }
 
@@ -80,6 +81,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Sbom(args) => sbom::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Db(command) => db::run(command),
     };

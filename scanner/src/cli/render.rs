@@ -18,11 +18,7 @@ pub(super) fn scan_summary(report: &AcceptanceReport, out: &Path) -> String {
         Verdict::Rejected => "REJECTED",
         Verdict::NeedsReview => "NEEDS REVIEW",
     };
-    let _ = writeln!(
-        text,
-        "{verdict}: {what} (sha256 {})",
-        short(&report.subject.sha256)
-    );
+    let _ = writeln!(text, "{verdict}: {what} (sha256 {})", short(&report.subject.sha256));
     findings(&mut text, &report.findings);
     let _ = writeln!(
         text,
@@ -37,18 +33,9 @@ pub(super) fn scan_summary(report: &AcceptanceReport, out: &Path) -> String {
 }
 
 /// The audit result: one line per advisory and unaudited package.
-pub(super) fn audit_summary(
-    result: &AuditResult,
-    findings_list: &[Finding],
-    db: &DatabaseIdentity,
-) -> String {
+pub(super) fn audit_summary(result: &AuditResult, findings_list: &[Finding], db: &DatabaseIdentity) -> String {
     let mut text = String::new();
-    let at = db
-        .commit
-        .as_deref()
-        .or(db.content_sha256.as_deref())
-        .map(short)
-        .unwrap_or("unknown");
+    let at = db.commit.as_deref().or(db.content_sha256.as_deref()).map(short).unwrap_or("unknown");
     let _ = writeln!(
         text,
         "Audited {} packages against {} advisories ({} {at}, {})",
@@ -70,16 +57,8 @@ pub(super) fn audit_summary(
 
 fn findings(text: &mut String, findings: &[Finding]) {
     for finding in findings {
-        let location = finding
-            .location
-            .as_ref()
-            .map(|l| format!(" [{l}]"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "  {:<6} {}{location}: {}",
-            finding.severity, finding.code, finding.message
-        );
+        let location = finding.location.as_ref().map(|l| format!(" [{l}]")).unwrap_or_default();
+        let _ = writeln!(text, "  {:<6} {}{location}: {}", finding.severity, finding.code, finding.message);
         if let Some(help) = &finding.help {
             let _ = writeln!(text, "         help: {help}");
         }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use assay_load_runner::ByteSize;
 use assay_rules::RuleSet;
 use assay_scanner::intake::IntakeLimits;
-use assay_scanner::pipeline::{self, Progress, ScanConfig};
+use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput};
 use assay_scanner::stages::audit::AdvisoryDatabase;
 use clap::Args;
 
@@ -17,9 +17,7 @@ use super::{DbArgs, Format, Outcome, render};
 pub(super) struct ScanArgs {
     /// The asset: a .crate file, a .tar.gz, or a crate directory.
     path: PathBuf,
-    #[command(flatten)]
-    db: DbArgs,
-    /// Directory for report.json and summary.md [default: assay-out/<name>-<version>].
+    /// Directory for report.json, summary.md and sbom.cdx.json [default: assay-out/<name>-<version>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// `human` prints a summary on stderr; `json` prints report.json on stdout.
@@ -29,7 +27,56 @@ pub(super) struct ScanArgs {
     #[arg(long)]
     no_load: bool,
     #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+/// Options every command that runs the pipeline shares.
+#[derive(Args)]
+pub(super) struct PipelineArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Never use the network: dependency metadata comes from the cache only (unknown otherwise).
+    #[arg(long, env = "ASSAY_OFFLINE")]
+    offline: bool,
+    /// Cache for dependency metadata [default: $ASSAY_CACHE_DIR, else ~/.cache/assay].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
     limits: LimitArgs,
+}
+
+impl PipelineArgs {
+    /// Opens the advisory database and runs the pipeline on `path`.
+    pub(super) fn scan(&self, path: &std::path::Path, no_load: bool) -> anyhow::Result<ScanOutput> {
+        let db = AdvisoryDatabase::open(&self.db.location())?;
+        let mut config = ScanConfig {
+            limits: IntakeLimits::from(&self.limits),
+            no_load,
+            max_db_age_days: self.db.max_db_age,
+            sbom_timestamp: source_date_epoch()?,
+            ..ScanConfig::default()
+        };
+        config.metadata.offline = self.offline;
+        if let Some(dir) = &self.cache_dir {
+            config.metadata.cache_dir.clone_from(dir);
+        }
+        let mut progress = TerminalProgress { enabled: std::io::stderr().is_terminal() };
+        pipeline::scan(path, &db, &RuleSet::builtin(), &config, &mut progress)
+            .with_context(|| format!("cannot scan {}", path.display()))
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` (seconds since the epoch), as reproducible-build tools set it.
+fn source_date_epoch() -> anyhow::Result<Option<jiff::Timestamp>> {
+    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    let seconds: i64 =
+        text.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={text} is not a whole number of seconds"))?;
+    let timestamp =
+        jiff::Timestamp::from_second(seconds).with_context(|| format!("SOURCE_DATE_EPOCH={text} is out of range"))?;
+    Ok(Some(timestamp))
 }
 
 /// Intake limits; each breach rejects the asset with a finding that names the limit.
@@ -89,21 +136,8 @@ impl Drop for TerminalProgress {
 }
 
 pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
-    let db_path = args.db.location();
-    let db = AdvisoryDatabase::open(&db_path)?;
-    let config = ScanConfig {
-        limits: IntakeLimits::from(&args.limits),
-        no_load: args.no_load,
-        max_db_age_days: args.db.max_db_age,
-        scratch_parent: None,
-    };
-    let report = {
-        let mut progress = TerminalProgress {
-            enabled: std::io::stderr().is_terminal(),
-        };
-        pipeline::scan(&args.path, &db, &RuleSet::builtin(), &config, &mut progress)
-            .with_context(|| format!("cannot scan {}", args.path.display()))?
-    };
+    let output = args.pipeline.scan(&args.path, args.no_load)?;
+    let report = &output.report;
     let out = args.out.unwrap_or_else(|| {
         let folder = match &report.asset {
             Some(asset) => format!("{}-{}", asset.name, asset.version),
@@ -111,14 +145,13 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         };
         PathBuf::from("assay-out").join(folder)
     });
-    pipeline::write_report(&report, &out)?;
+    pipeline::write_report(&output, &out)?;
     match args.format {
         Format::Json => {
-            let json =
-                serde_json::to_string_pretty(&report).context("cannot serialise the report")?;
+            let json = serde_json::to_string_pretty(report).context("cannot serialise the report")?;
             println!("{json}");
         }
-        Format::Human => eprint!("{}", render::scan_summary(&report, &out)),
+        Format::Human => eprint!("{}", render::scan_summary(report, &out)),
     }
     Ok(Outcome::Verdict(report.verdict))
 }

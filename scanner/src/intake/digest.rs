@@ -9,12 +9,10 @@ use sha2::{Digest, Sha256};
 /// Lowercase hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }
 
 /// Hashes and counts every byte read from the submitted file, so one pass both identifies the
@@ -31,12 +29,7 @@ pub struct SourceReader<R> {
 impl<R: Read> SourceReader<R> {
     /// Wraps a reader.
     pub fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            read: Rc::default(),
-            io_failure: Rc::default(),
-        }
+        Self { inner, hasher: Sha256::new(), read: Rc::default(), io_failure: Rc::default() }
     }
 
     /// A live view of how many bytes have been read so far.
@@ -86,9 +79,6 @@ mod tests {
         reader.read_exact(&mut first).unwrap();
         let (digest, size) = reader.finish().unwrap();
         assert_eq!(size, 11);
-        assert_eq!(
-            digest,
-            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
-        );
+        assert_eq!(digest, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
     }
 }

@@ -19,11 +19,7 @@ use super::{IntakeError, Unpacked};
 const SKIPPED_TOP_LEVEL: [&str; 2] = ["target", ".git"];
 
 /// Copies the plain files of `src` into `dest`.
-pub(super) fn copy_directory(
-    src: &Path,
-    dest: &Path,
-    limits: &IntakeLimits,
-) -> Result<Unpacked, IntakeError> {
+pub(super) fn copy_directory(src: &Path, dest: &Path, limits: &IntakeLimits) -> Result<Unpacked, IntakeError> {
     let mut unpacked = Unpacked::default();
     let mut files = Vec::new();
     collect(src, src, limits, &mut files, &mut unpacked)?;
@@ -34,24 +30,15 @@ pub(super) fn copy_directory(
     for relative in &files {
         let from = src.join(relative);
         let to = dest.join(relative);
-        let read_error = |source| IntakeError::Read {
-            path: from.clone(),
-            source,
-        };
-        let scratch_error = |source| IntakeError::Scratch {
-            path: to.clone(),
-            source,
-        };
+        let read_error = |source| IntakeError::Read { path: from.clone(), source };
+        let scratch_error = |source| IntakeError::Scratch { path: to.clone(), source };
         let mut input = File::open(&from).map_err(read_error)?;
         let size = input.metadata().map_err(read_error)?.len();
         if size > limits.max_entry_bytes {
             unpacked.findings.push(
                 Finding::new(
                     &codes::ARCHIVE_ENTRY_TOO_LARGE,
-                    format!(
-                        "`{relative}` is {size} bytes; the per-file limit is {} bytes",
-                        limits.max_entry_bytes
-                    ),
+                    format!("`{relative}` is {size} bytes; the per-file limit is {} bytes", limits.max_entry_bytes),
                 )
                 .at(Location::archive_entry(relative)),
             );
@@ -60,18 +47,12 @@ pub(super) fn copy_directory(
         if unpacked.bytes + size > limits.max_unpacked_bytes {
             unpacked.findings.push(Finding::new(
                 &codes::ARCHIVE_TOO_LARGE,
-                format!(
-                    "the directory holds more than {} bytes of files",
-                    limits.max_unpacked_bytes
-                ),
+                format!("the directory holds more than {} bytes of files", limits.max_unpacked_bytes),
             ));
             break;
         }
         if let Some(parent) = to.parent() {
-            fs::create_dir_all(parent).map_err(|source| IntakeError::Scratch {
-                path: parent.to_owned(),
-                source,
-            })?;
+            fs::create_dir_all(parent).map_err(|source| IntakeError::Scratch { path: parent.to_owned(), source })?;
         }
         let mut output = File::create_new(&to).map_err(scratch_error)?;
         hasher.update(relative.as_bytes());
@@ -137,16 +118,11 @@ fn collect(
         let meta = path.symlink_metadata().map_err(read_error(&path))?;
         let kind = meta.file_type();
         if kind.is_symlink() {
-            let target = fs::read_link(&path)
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
+            let target = fs::read_link(&path).map(|t| t.display().to_string()).unwrap_or_default();
             unpacked.findings.push(
-                Finding::new(
-                    &codes::ARCHIVE_LINK,
-                    format!("`{relative}` is a symbolic link to `{target}`"),
-                )
-                .at(Location::archive_entry(&relative))
-                .help("replace links with the files they point to"),
+                Finding::new(&codes::ARCHIVE_LINK, format!("`{relative}` is a symbolic link to `{target}`"))
+                    .at(Location::archive_entry(&relative))
+                    .help("replace links with the files they point to"),
             );
         } else if kind.is_dir() {
             collect(root, &path, limits, files, unpacked)?;
@@ -154,11 +130,8 @@ fn collect(
             files.push(relative);
         } else {
             unpacked.findings.push(
-                Finding::new(
-                    &codes::ARCHIVE_SPECIAL_FILE,
-                    format!("`{relative}` is not a regular file"),
-                )
-                .at(Location::archive_entry(&relative)),
+                Finding::new(&codes::ARCHIVE_SPECIAL_FILE, format!("`{relative}` is not a regular file"))
+                    .at(Location::archive_entry(&relative)),
             );
         }
     }

@@ -50,8 +50,6 @@ impl IntakeLimits {
     /// A stream longer than this cannot be a valid archive within the other limits.
     pub(crate) fn max_stream_bytes(&self) -> u64 {
         let per_entry_overhead = 3 * 512 + MAX_NAME_BYTES;
-        self.max_unpacked_bytes
-            .saturating_add(self.max_entries.saturating_mul(per_entry_overhead))
-            .saturating_add(MIB)
+        self.max_unpacked_bytes.saturating_add(self.max_entries.saturating_mul(per_entry_overhead)).saturating_add(MIB)
     }
 }

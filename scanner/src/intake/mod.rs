@@ -66,25 +66,13 @@ struct Unpacked {
 
 /// Reads `input` (a directory, a `.crate` or a `.tar.gz`) into `scratch`, which must be an empty directory.
 pub fn intake(input: &Path, scratch: &Path, limits: &IntakeLimits) -> Result<Intake, IntakeError> {
-    let meta = fs::metadata(input).map_err(|source| IntakeError::Read {
-        path: input.to_owned(),
-        source,
-    })?;
-    let name = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| input.display().to_string());
+    let meta = fs::metadata(input).map_err(|source| IntakeError::Read { path: input.to_owned(), source })?;
+    let name =
+        input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| input.display().to_string());
     let (kind, unpacked) = if meta.is_dir() {
-        (
-            SubjectKind::Directory,
-            directory::copy_directory(input, scratch, limits)?,
-        )
+        (SubjectKind::Directory, directory::copy_directory(input, scratch, limits)?)
     } else {
-        let kind = if name.ends_with(".crate") {
-            SubjectKind::Crate
-        } else {
-            SubjectKind::TarGz
-        };
+        let kind = if name.ends_with(".crate") { SubjectKind::Crate } else { SubjectKind::TarGz };
         (kind, unpack::unpack_archive(input, scratch, limits)?)
     };
 
@@ -101,12 +89,7 @@ pub fn intake(input: &Path, scratch: &Path, limits: &IntakeLimits) -> Result<Int
         None
     };
     Ok(Intake {
-        subject: Subject {
-            name,
-            kind,
-            sha256: unpacked.sha256,
-            size: unpacked.size,
-        },
+        subject: Subject { name, kind, sha256: unpacked.sha256, size: unpacked.size },
         root,
         findings,
         entries: unpacked.entries,

@@ -19,15 +19,8 @@ use super::limits::{IntakeLimits, MAX_NAME_BYTES, MAX_PAX_BYTES, RATIO_GRACE_BYT
 use super::{IntakeError, Unpacked};
 
 /// Unpacks the archive at `path` into `dest` (an empty directory), hashing the archive on the way.
-pub(super) fn unpack_archive(
-    path: &Path,
-    dest: &Path,
-    limits: &IntakeLimits,
-) -> Result<Unpacked, IntakeError> {
-    let read_error = |source| IntakeError::Read {
-        path: path.to_owned(),
-        source,
-    };
+pub(super) fn unpack_archive(path: &Path, dest: &Path, limits: &IntakeLimits) -> Result<Unpacked, IntakeError> {
+    let read_error = |source| IntakeError::Read { path: path.to_owned(), source };
     let file = File::open(path).map_err(read_error)?;
     let declared_size = file.metadata().map_err(read_error)?.len();
     let source = SourceReader::new(file);
@@ -36,19 +29,13 @@ pub(super) fn unpack_archive(
     if declared_size > limits.max_archive_bytes {
         unpacked.findings.push(Finding::new(
             &codes::ARCHIVE_TOO_LARGE,
-            format!(
-                "the archive is {declared_size} bytes; the limit is {} bytes",
-                limits.max_archive_bytes
-            ),
+            format!("the archive is {declared_size} bytes; the limit is {} bytes", limits.max_archive_bytes),
         ));
         return finish(source, unpacked, path);
     }
 
     let mut buffered = BufReader::with_capacity(64 * 1024, source);
-    let is_gzip = buffered
-        .fill_buf()
-        .map_err(read_error)?
-        .starts_with(&[0x1f, 0x8b]);
+    let is_gzip = buffered.fill_buf().map_err(read_error)?.starts_with(&[0x1f, 0x8b]);
     if !is_gzip {
         unpacked.findings.push(
             Finding::new(
@@ -68,14 +55,8 @@ pub(super) fn unpack_archive(
     let stream_result = unpack_entries(&mut archive, dest, limits, &mut unpacked);
     if let Err(failure) = stream_result {
         match failure {
-            EntryFailure::Scratch {
-                path: scratch_path,
-                source,
-            } => {
-                return Err(IntakeError::Scratch {
-                    path: scratch_path,
-                    source,
-                });
+            EntryFailure::Scratch { path: scratch_path, source } => {
+                return Err(IntakeError::Scratch { path: scratch_path, source });
             }
             EntryFailure::Stream(err) => {
                 if let Some(breach) = breach.take() {
@@ -95,15 +76,8 @@ pub(super) fn unpack_archive(
     finish(source, unpacked, path)
 }
 
-fn finish(
-    source: SourceReader<File>,
-    mut unpacked: Unpacked,
-    path: &Path,
-) -> Result<Unpacked, IntakeError> {
-    let (sha256, size) = source.finish().map_err(|source| IntakeError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+fn finish(source: SourceReader<File>, mut unpacked: Unpacked, path: &Path) -> Result<Unpacked, IntakeError> {
+    let (sha256, size) = source.finish().map_err(|source| IntakeError::Read { path: path.to_owned(), source })?;
     unpacked.sha256 = sha256;
     unpacked.size = size;
     Ok(unpacked)
@@ -167,9 +141,7 @@ fn unpack_entries<R: Read>(
                     Ok(Some(name)) => pending_name = Some(name),
                     Ok(None) => {}
                     Err(problem) => {
-                        unpacked
-                            .findings
-                            .push(Finding::new(&codes::ARCHIVE_UNREADABLE, problem));
+                        unpacked.findings.push(Finding::new(&codes::ARCHIVE_UNREADABLE, problem));
                         return Ok(());
                     }
                 }
@@ -189,16 +161,12 @@ fn unpack_entries<R: Read>(
             _ => {}
         }
 
-        let name = pending_name
-            .take()
-            .unwrap_or_else(|| entry.path_bytes().into_owned());
+        let name = pending_name.take().unwrap_or_else(|| entry.path_bytes().into_owned());
         let shown = String::from_utf8_lossy(&name).into_owned();
         let relative = match safe_relative_path(&name) {
             Ok(relative) => relative,
             Err(finding) => {
-                unpacked
-                    .findings
-                    .push(finding.at(Location::archive_entry(&shown)));
+                unpacked.findings.push(finding.at(Location::archive_entry(&shown)));
                 continue;
             }
         };
@@ -211,10 +179,7 @@ fn unpack_entries<R: Read>(
                         unpacked.findings.push(duplicate(&shown));
                         continue;
                     }
-                    return Err(EntryFailure::Scratch {
-                        path: target,
-                        source,
-                    });
+                    return Err(EntryFailure::Scratch { path: target, source });
                 }
             }
             EntryType::Regular | EntryType::Continuous => {
@@ -236,10 +201,7 @@ fn unpack_entries<R: Read>(
                     unpacked.findings.push(
                         Finding::new(
                             &codes::ARCHIVE_TOO_LARGE,
-                            format!(
-                                "the archive unpacks to more than {} bytes",
-                                limits.max_unpacked_bytes
-                            ),
+                            format!("the archive unpacks to more than {} bytes", limits.max_unpacked_bytes),
                         )
                         .at(Location::archive_entry(&shown)),
                     );
@@ -250,31 +212,19 @@ fn unpack_entries<R: Read>(
                 }
             }
             EntryType::Symlink | EntryType::Link => {
-                let kind = if entry_type == EntryType::Symlink {
-                    "symbolic"
-                } else {
-                    "hard"
-                };
-                let target = entry
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
+                let kind = if entry_type == EntryType::Symlink { "symbolic" } else { "hard" };
+                let target =
+                    entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
                 unpacked.findings.push(
-                    Finding::new(
-                        &codes::ARCHIVE_LINK,
-                        format!("`{shown}` is a {kind} link to `{target}`"),
-                    )
-                    .at(Location::archive_entry(&shown))
-                    .help("package real files; `cargo package` follows symlinks for you"),
+                    Finding::new(&codes::ARCHIVE_LINK, format!("`{shown}` is a {kind} link to `{target}`"))
+                        .at(Location::archive_entry(&shown))
+                        .help("package real files; `cargo package` follows symlinks for you"),
                 );
             }
             other => {
                 unpacked.findings.push(
-                    Finding::new(
-                        &codes::ARCHIVE_SPECIAL_FILE,
-                        format!("`{shown}` is a {}", describe(other)),
-                    )
-                    .at(Location::archive_entry(&shown)),
+                    Finding::new(&codes::ARCHIVE_SPECIAL_FILE, format!("`{shown}` is a {}", describe(other)))
+                        .at(Location::archive_entry(&shown)),
                 );
             }
         }
@@ -302,29 +252,16 @@ fn write_file<R: Read>(
             unpacked.findings.push(duplicate(shown));
             return Ok(false);
         }
-        return Err(EntryFailure::Scratch {
-            path: parent.to_owned(),
-            source,
-        });
+        return Err(EntryFailure::Scratch { path: parent.to_owned(), source });
     }
-    let mut file = match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&target)
-    {
+    let mut file = match OpenOptions::new().write(true).create_new(true).open(&target) {
         Ok(file) => file,
-        Err(err)
-            if err.kind() == io::ErrorKind::AlreadyExists
-                || conflicts_with_earlier_entry(dest, relative) =>
-        {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists || conflicts_with_earlier_entry(dest, relative) => {
             unpacked.findings.push(duplicate(shown));
             return Ok(false);
         }
         Err(source) => {
-            return Err(EntryFailure::Scratch {
-                path: target,
-                source,
-            });
+            return Err(EntryFailure::Scratch { path: target, source });
         }
     };
     // The header's size was checked against the limits; `tar` reads exactly that many bytes.
@@ -346,35 +283,21 @@ fn conflicts_with_earlier_entry(dest: &Path, relative: &Path) -> bool {
     relative
         .ancestors()
         .filter(|p| !p.as_os_str().is_empty())
-        .any(|p| {
-            dest.join(p)
-                .symlink_metadata()
-                .is_ok_and(|m| p != relative && !m.is_dir())
-        })
+        .any(|p| dest.join(p).symlink_metadata().is_ok_and(|m| p != relative && !m.is_dir()))
         || dest.join(relative).symlink_metadata().is_ok()
 }
 
 fn duplicate(shown: &str) -> Finding {
-    Finding::new(
-        &codes::ARCHIVE_DUPLICATE_ENTRY,
-        format!("`{shown}` conflicts with an earlier entry of the same path"),
-    )
-    .at(Location::archive_entry(shown))
+    Finding::new(&codes::ARCHIVE_DUPLICATE_ENTRY, format!("`{shown}` conflicts with an earlier entry of the same path"))
+        .at(Location::archive_entry(shown))
 }
 
 /// Checks an entry name and turns it into a relative path below the unpack root.
 fn safe_relative_path(name: &[u8]) -> Result<PathBuf, Finding> {
-    let text = std::str::from_utf8(name).map_err(|_| {
-        Finding::new(
-            &codes::ARCHIVE_UNREADABLE,
-            "an entry name is not valid UTF-8",
-        )
-    })?;
+    let text = std::str::from_utf8(name)
+        .map_err(|_| Finding::new(&codes::ARCHIVE_UNREADABLE, "an entry name is not valid UTF-8"))?;
     if text.is_empty() || text.contains('\0') {
-        return Err(Finding::new(
-            &codes::ARCHIVE_UNREADABLE,
-            "an entry has an empty or malformed name",
-        ));
+        return Err(Finding::new(&codes::ARCHIVE_UNREADABLE, "an entry has an empty or malformed name"));
     }
     if text.starts_with('/') || text.starts_with('\\') || has_drive_prefix(text) {
         return Err(Finding::new(
@@ -390,25 +313,17 @@ fn safe_relative_path(name: &[u8]) -> Result<PathBuf, Finding> {
             Some(Component::ParentDir) => {
                 return Err(Finding::new(
                     &codes::ARCHIVE_PATH_TRAVERSAL,
-                    format!(
-                        "`{text}` contains `..` and would be written outside the unpack directory"
-                    ),
+                    format!("`{text}` contains `..` and would be written outside the unpack directory"),
                 ));
             }
             Some(Component::Normal(_)) => relative.push(part),
             Some(Component::RootDir | Component::Prefix(_)) => {
-                return Err(Finding::new(
-                    &codes::ARCHIVE_ABSOLUTE_PATH,
-                    format!("`{text}` is an absolute path"),
-                ));
+                return Err(Finding::new(&codes::ARCHIVE_ABSOLUTE_PATH, format!("`{text}` is an absolute path")));
             }
         }
     }
     if relative.as_os_str().is_empty() {
-        return Err(Finding::new(
-            &codes::ARCHIVE_UNREADABLE,
-            format!("`{text}` names no file"),
-        ));
+        return Err(Finding::new(&codes::ARCHIVE_UNREADABLE, format!("`{text}` names no file")));
     }
     Ok(relative)
 }
@@ -454,9 +369,7 @@ fn pax_path(records: &[u8]) -> Result<Option<Vec<u8>>, String> {
         match record.key_bytes() {
             b"path" => path = Some(record.value_bytes().to_vec()),
             b"size" => {
-                return Err(
-                    "a PAX header overrides an entry size, which Assay does not accept".to_owned(),
-                );
+                return Err("a PAX header overrides an entry size, which Assay does not accept".to_owned());
             }
             _ => {}
         }
@@ -474,10 +387,7 @@ enum Breach {
 impl Breach {
     fn finding(self, limits: &IntakeLimits) -> Finding {
         match self {
-            Self::Ratio {
-                inflated,
-                compressed,
-            } => Finding::new(
+            Self::Ratio { inflated, compressed } => Finding::new(
                 &codes::ARCHIVE_COMPRESSION_RATIO,
                 format!(
                     "{compressed} compressed bytes expanded to over {inflated}, a ratio above the limit of {}:1",
@@ -526,14 +436,9 @@ impl<R: Read> Read for InflateGuard<R> {
         self.inflated += n as u64;
         let compressed = self.compressed.get().max(1);
         let breach = if self.inflated > self.max_stream {
-            Some(Breach::Stream {
-                inflated: self.max_stream,
-            })
+            Some(Breach::Stream { inflated: self.max_stream })
         } else if self.inflated > RATIO_GRACE_BYTES && self.inflated / compressed > self.max_ratio {
-            Some(Breach::Ratio {
-                inflated: self.inflated,
-                compressed,
-            })
+            Some(Breach::Ratio { inflated: self.inflated, compressed })
         } else {
             None
         };
@@ -551,10 +456,7 @@ mod tests {
 
     #[test]
     fn relative_paths_are_normalised() {
-        assert_eq!(
-            safe_relative_path(b"a/./b//c.rs").unwrap(),
-            PathBuf::from("a/b/c.rs")
-        );
+        assert_eq!(safe_relative_path(b"a/./b//c.rs").unwrap(), PathBuf::from("a/b/c.rs"));
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! Stages: each takes the asset and returns its facts; none writes the report or knows about the queue.
 
 pub mod audit;
+pub mod sbom;

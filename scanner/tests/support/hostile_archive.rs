@@ -43,13 +43,7 @@ impl Raw {
 
     pub fn bytes(name: &[u8], kind: EntryType, data: Vec<u8>) -> Self {
         let size = data.len() as u64;
-        Self {
-            name: name.to_vec(),
-            kind,
-            data: Box::new(io::Cursor::new(data)),
-            size,
-            link: None,
-        }
+        Self { name: name.to_vec(), kind, data: Box::new(io::Cursor::new(data)), size, link: None }
     }
 
     pub fn link(name: &str, kind: EntryType, target: &str) -> Self {
@@ -67,10 +61,7 @@ pub fn build(entries: Vec<Raw>) -> Vec<u8> {
         let mut header = Header::new_gnu();
         {
             let name = &mut header.as_old_mut().name;
-            assert!(
-                entry.name.len() <= name.len(),
-                "raw names must fit the 100-byte header field"
-            );
+            assert!(entry.name.len() <= name.len(), "raw names must fit the 100-byte header field");
             name[..entry.name.len()].copy_from_slice(&entry.name);
         }
         if let Some(link) = &entry.link {
@@ -114,10 +105,7 @@ pub fn clean_plus(extra: Vec<Raw>) -> Vec<u8> {
 
 /// `demo-0.1.0/../../../escape.txt`: climbs out of the unpack directory.
 pub fn path_traversal() -> Vec<u8> {
-    clean_plus(vec![Raw::file(
-        &format!("{TOP}/../../../escape.txt"),
-        b"escaped\n",
-    )])
+    clean_plus(vec![Raw::file(&format!("{TOP}/../../../escape.txt"), b"escaped\n")])
 }
 
 /// An absolute path pointing at `target`.
@@ -135,55 +123,32 @@ pub fn symlink_escape() -> Vec<u8> {
 
 /// A hard link to a host file.
 pub fn hard_link() -> Vec<u8> {
-    clean_plus(vec![Raw::link(
-        &format!("{TOP}/passwd"),
-        EntryType::Link,
-        "/etc/passwd",
-    )])
+    clean_plus(vec![Raw::link(&format!("{TOP}/passwd"), EntryType::Link, "/etc/passwd")])
 }
 
 /// A character device (like /dev/null).
 pub fn device_file() -> Vec<u8> {
-    clean_plus(vec![Raw::bytes(
-        format!("{TOP}/null").as_bytes(),
-        EntryType::Char,
-        Vec::new(),
-    )])
+    clean_plus(vec![Raw::bytes(format!("{TOP}/null").as_bytes(), EntryType::Char, Vec::new())])
 }
 
 /// A named pipe.
 pub fn fifo() -> Vec<u8> {
-    clean_plus(vec![Raw::bytes(
-        format!("{TOP}/pipe").as_bytes(),
-        EntryType::Fifo,
-        Vec::new(),
-    )])
+    clean_plus(vec![Raw::bytes(format!("{TOP}/pipe").as_bytes(), EntryType::Fifo, Vec::new())])
 }
 
 /// One file of `size` bytes.
 pub fn big_file(size: usize) -> Vec<u8> {
-    clean_plus(vec![Raw::file(
-        &format!("{TOP}/data.bin"),
-        &vec![b'x'; size],
-    )])
+    clean_plus(vec![Raw::file(&format!("{TOP}/data.bin"), &vec![b'x'; size])])
 }
 
 /// `count` extra small files.
 pub fn many_files(count: usize) -> Vec<u8> {
-    clean_plus(
-        (0..count)
-            .map(|i| Raw::file(&format!("{TOP}/f{i}.txt"), b"x"))
-            .collect(),
-    )
+    clean_plus((0..count).map(|i| Raw::file(&format!("{TOP}/f{i}.txt"), b"x")).collect())
 }
 
 /// A file of `size` zero bytes: compresses about 1000:1.
 pub fn ratio_bomb(size: u64) -> Vec<u8> {
-    let mut zeros = Raw::bytes(
-        format!("{TOP}/zeros.bin").as_bytes(),
-        EntryType::Regular,
-        Vec::new(),
-    );
+    let mut zeros = Raw::bytes(format!("{TOP}/zeros.bin").as_bytes(), EntryType::Regular, Vec::new());
     zeros.data = Box::new(io::repeat(0).take(size));
     zeros.size = size;
     clean_plus(vec![zeros])
@@ -199,29 +164,20 @@ pub fn long_name_bomb(size: u64) -> Vec<u8> {
 
 /// The same path twice.
 pub fn duplicate_entry() -> Vec<u8> {
-    clean_plus(vec![Raw::file(
-        &format!("{TOP}/src/lib.rs"),
-        b"pub fn other() {}\n",
-    )])
+    clean_plus(vec![Raw::file(&format!("{TOP}/src/lib.rs"), b"pub fn other() {}\n")])
 }
 
 /// A crate whose Cargo.toml is not TOML (error on line 3).
 pub fn broken_manifest() -> Vec<u8> {
     build(vec![
-        Raw::file(
-            &format!("{TOP}/Cargo.toml"),
-            b"[package]\nname = \"demo\"\nversion = 0.1.0\n",
-        ),
+        Raw::file(&format!("{TOP}/Cargo.toml"), b"[package]\nname = \"demo\"\nversion = 0.1.0\n"),
         Raw::file(&format!("{TOP}/Cargo.lock"), LOCKFILE.as_bytes()),
     ])
 }
 
 /// A crate with no Cargo.toml.
 pub fn missing_manifest() -> Vec<u8> {
-    build(vec![Raw::file(
-        &format!("{TOP}/src/lib.rs"),
-        b"pub fn demo() {}\n",
-    )])
+    build(vec![Raw::file(&format!("{TOP}/src/lib.rs"), b"pub fn demo() {}\n")])
 }
 
 /// The first half of a valid archive.
@@ -250,9 +206,7 @@ pub fn crate_of(dir: &Path, top: &str) -> Vec<u8> {
         header.set_mode(0o644);
         header.set_mtime(0);
         header.set_cksum();
-        builder
-            .append_data(&mut header, format!("{top}/{relative}"), bytes.as_slice())
-            .unwrap();
+        builder.append_data(&mut header, format!("{top}/{relative}"), bytes.as_slice()).unwrap();
     }
     let mut encoder = builder.into_inner().unwrap();
     encoder.flush().unwrap();
@@ -262,12 +216,7 @@ pub fn crate_of(dir: &Path, top: &str) -> Vec<u8> {
 fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
-        let relative = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let relative = path.strip_prefix(root).unwrap().to_str().unwrap().to_owned();
         if relative == "target" {
             continue;
         }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 pub mod hostile_archive;
+pub mod schemas;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,10 +13,7 @@ use serde_json::Value;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
 /// A fixture path, e.g. `fixture("connectors/echo")`.
@@ -34,17 +32,18 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!(
-            "skipped: {} is absent (CI always has ../shared)",
-            path.display()
-        );
+        eprintln!("skipped: {} is absent (CI always has ../shared)", path.display());
         None
     }
 }
 
 /// A temporary directory per test with `in/`, `out/` and `tmp/` (the scratch parent, via TMPDIR).
+///
+/// `new()` runs `assay` offline with an empty cache of its own; `online()` lets it reach crates.io for
+/// dependency metadata, with one cache shared by every test of the build so crates are fetched once.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    online: bool,
 }
 
 impl Sandbox {
@@ -53,7 +52,16 @@ impl Sandbox {
         for sub in ["in", "out", "tmp"] {
             std::fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        Self { dir }
+        Self { dir, online: false }
+    }
+
+    pub fn online() -> Self {
+        Self { online: true, ..Self::new() }
+    }
+
+    /// The metadata cache this sandbox's scans use.
+    pub fn cache_dir(&self) -> PathBuf {
+        if self.online { PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("assay-cache") } else { self.path("cache") }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -72,6 +80,8 @@ impl Sandbox {
         let mut command = Command::new(env!("CARGO_BIN_EXE_assay"));
         command
             .env("TMPDIR", self.path("tmp"))
+            .env("ASSAY_CACHE_DIR", self.cache_dir())
+            .env("ASSAY_OFFLINE", if self.online { "false" } else { "true" })
             .env_remove("ASSAY_ADVISORY_DB");
         command
     }
@@ -108,10 +118,7 @@ impl Sandbox {
 
     /// Every path below the sandbox with this file name.
     pub fn find(&self, name: &str) -> Vec<PathBuf> {
-        walk(self.dir.path())
-            .into_iter()
-            .filter(|p| p.file_name().is_some_and(|n| n == name))
-            .collect()
+        walk(self.dir.path()).into_iter().filter(|p| p.file_name().is_some_and(|n| n == name)).collect()
     }
 }
 
@@ -131,12 +138,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// The finding codes of a report, in report order.
 pub fn codes(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_owned())
-        .collect()
+    report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect()
 }
 
 /// The first finding with this code.
@@ -151,10 +153,8 @@ pub fn finding<'a>(report: &'a Value, code: &str) -> &'a Value {
 
 /// Exit code of a finished command (panics on a signal, which is itself a failure).
 pub fn exit_code(output: &Output) -> i32 {
-    output.status.code().unwrap_or_else(|| {
-        panic!(
-            "assay died by a signal; stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("assay died by a signal; stderr:\n{}", String::from_utf8_lossy(&output.stderr)))
 }

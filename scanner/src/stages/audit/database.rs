@@ -75,51 +75,31 @@ impl AdvisoryDatabase {
     pub fn open(path: &Path) -> Result<Self, DatabaseError> {
         if !path.join("crates").is_dir() {
             return Err(if path.exists() {
-                DatabaseError::Empty {
-                    path: path.to_owned(),
-                }
+                DatabaseError::Empty { path: path.to_owned() }
             } else {
-                DatabaseError::Missing {
-                    path: path.to_owned(),
-                }
+                DatabaseError::Missing { path: path.to_owned() }
             });
         }
-        let db = rustsec::Database::open(path).map_err(|source| DatabaseError::Load {
-            path: path.to_owned(),
-            source,
-        })?;
+        let db =
+            rustsec::Database::open(path).map_err(|source| DatabaseError::Load { path: path.to_owned(), source })?;
         let advisory_count = db.iter().count();
         if advisory_count == 0 {
-            return Err(DatabaseError::Empty {
-                path: path.to_owned(),
-            });
+            return Err(DatabaseError::Empty { path: path.to_owned() });
         }
         let mut identity = identify(path)?;
         identity.advisory_count = advisory_count;
-        let date = identity
-            .date
-            .as_deref()
-            .and_then(|d| d.parse::<Timestamp>().ok());
-        Ok(Self {
-            db,
-            path: path.to_owned(),
-            identity,
-            date,
-        })
+        let date = identity.date.as_deref().and_then(|d| d.parse::<Timestamp>().ok());
+        Ok(Self { db, path: path.to_owned(), identity, date })
     }
 
     /// Whole days since the database's commit date; `None` when the date is unknown.
     pub fn age_days(&self, now: Timestamp) -> Option<i64> {
-        self.date
-            .map(|date| now.duration_since(date).as_secs().max(0) / 86_400)
+        self.date.map(|date| now.duration_since(date).as_secs().max(0) / 86_400)
     }
 
     /// A `db-stale` finding when the database is older than `max_age_days` or of unknown age.
     pub fn staleness(&self, now: Timestamp, max_age_days: u32) -> Option<Finding> {
-        let help = format!(
-            "update it with `assay db fetch --dir {}`",
-            self.path.display()
-        );
+        let help = format!("update it with `assay db fetch --dir {}`", self.path.display());
         match self.age_days(now) {
             Some(age) if age <= i64::from(max_age_days) => None,
             Some(age) => Some(
@@ -143,17 +123,13 @@ impl AdvisoryDatabase {
     }
 }
 
-/// Where the database lives unless told otherwise: `$ASSAY_ADVISORY_DB`, else the user cache directory.
+/// Where the database lives unless told otherwise: `$ASSAY_ADVISORY_DB`, else `advisory-db/` in the cache
+/// directory (see [`crate::cache_dir::cache_root`]).
 pub fn default_location() -> PathBuf {
-    if let Some(path) = std::env::var_os("ASSAY_ADVISORY_DB").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
+    match std::env::var_os("ASSAY_ADVISORY_DB").filter(|p| !p.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => crate::cache_dir::cache_root().join("advisory-db"),
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("assay").join("advisory-db")
 }
 
 /// Identifies the database: a git checkout by its HEAD commit; otherwise by a digest of its advisory
@@ -174,24 +150,14 @@ fn identify(path: &Path) -> Result<DatabaseIdentity, DatabaseError> {
     let snapshot = fs::read_to_string(path.join("SNAPSHOT")).ok();
     let field = |name: &str| {
         snapshot.as_deref().and_then(|text| {
-            text.lines().find_map(|line| {
-                line.strip_prefix(name)?
-                    .strip_prefix(':')
-                    .map(|v| v.trim().to_owned())
-            })
+            text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':').map(|v| v.trim().to_owned()))
         })
     };
     let (kind, commit, date) = match &snapshot {
         Some(_) => ("snapshot", field("commit"), field("commit-date")),
         None => ("content", None, None),
     };
-    Ok(DatabaseIdentity {
-        kind: kind.to_owned(),
-        commit,
-        date,
-        content_sha256,
-        advisory_count: 0,
-    })
+    Ok(DatabaseIdentity { kind: kind.to_owned(), commit, date, content_sha256, advisory_count: 0 })
 }
 
 /// HEAD commit and its ISO date, from the system `git` (no in-process git implementation).
@@ -211,10 +177,7 @@ fn git_head(path: &Path) -> Option<(String, String)> {
 /// sha256 over `path NUL size NUL contents` of every advisory file under `crates/` and `rust/`,
 /// in byte order of the relative path.
 fn content_digest(root: &Path) -> Result<String, DatabaseError> {
-    let io_error = |source| DatabaseError::Io {
-        path: root.to_owned(),
-        source,
-    };
+    let io_error = |source| DatabaseError::Io { path: root.to_owned(), source };
     let mut files = Vec::new();
     for collection in ["crates", "rust"] {
         let dir = root.join(collection);
@@ -228,15 +191,8 @@ fn content_digest(root: &Path) -> Result<String, DatabaseError> {
             }
             for advisory in fs::read_dir(&package).map_err(io_error)? {
                 let advisory = advisory.map_err(io_error)?.path();
-                if advisory
-                    .extension()
-                    .is_some_and(|ext| ext == "md" || ext == "toml")
-                {
-                    let relative = advisory
-                        .strip_prefix(root)
-                        .unwrap_or(&advisory)
-                        .to_string_lossy()
-                        .into_owned();
+                if advisory.extension().is_some_and(|ext| ext == "md" || ext == "toml") {
+                    let relative = advisory.strip_prefix(root).unwrap_or(&advisory).to_string_lossy().into_owned();
                     files.push(relative);
                 }
             }
@@ -259,43 +215,24 @@ fn content_digest(root: &Path) -> Result<String, DatabaseError> {
 pub fn fetch(dir: &Path, url: &str) -> Result<(), DatabaseError> {
     let run = |command: &mut Command| -> Result<(), DatabaseError> {
         let shown = format!("{command:?}");
-        let status = command.status().map_err(|err| {
-            DatabaseError::Fetch(format!("cannot run git ({err}); install git and retry"))
-        })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(DatabaseError::Fetch(format!("`{shown}` failed ({status})")))
-        }
+        let status = command
+            .status()
+            .map_err(|err| DatabaseError::Fetch(format!("cannot run git ({err}); install git and retry")))?;
+        if status.success() { Ok(()) } else { Err(DatabaseError::Fetch(format!("`{shown}` failed ({status})"))) }
     };
     if dir.join(".git").exists() {
-        run(Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
-        run(Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["reset", "--hard", "FETCH_HEAD"]))
-    } else if dir.exists()
-        && fs::read_dir(dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(false)
-    {
+        run(Command::new("git").arg("-C").arg(dir).args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
+        run(Command::new("git").arg("-C").arg(dir).args(["reset", "--hard", "FETCH_HEAD"]))
+    } else if dir.exists() && fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
         Err(DatabaseError::Fetch(format!(
             "{} exists and is not a git checkout; remove it or choose another --dir",
             dir.display()
         )))
     } else {
         if let Some(parent) = dir.parent() {
-            fs::create_dir_all(parent).map_err(|source| DatabaseError::Io {
-                path: parent.to_owned(),
-                source,
-            })?;
+            fs::create_dir_all(parent).map_err(|source| DatabaseError::Io { path: parent.to_owned(), source })?;
         }
-        run(Command::new("git")
-            .args(["clone", "--depth", "1", url])
-            .arg(dir))
+        run(Command::new("git").args(["clone", "--depth", "1", url]).arg(dir))
     }
 }
 
@@ -305,9 +242,7 @@ mod tests {
 
     #[test]
     fn a_missing_database_says_how_to_fetch_one() {
-        let err = AdvisoryDatabase::open(Path::new("/nonexistent/advisory-db"))
-            .err()
-            .unwrap();
+        let err = AdvisoryDatabase::open(Path::new("/nonexistent/advisory-db")).err().unwrap();
         assert!(matches!(err, DatabaseError::Missing { .. }));
         assert!(err.to_string().contains("assay db fetch"), "{err}");
     }

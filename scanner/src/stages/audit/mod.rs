@@ -15,20 +15,11 @@ pub use sources::Origin;
 
 /// Audits a lockfile. The asset's own package (`root`, by name and version) is neither audited nor listed
 /// as unaudited: it is the subject, not a dependency.
-pub fn audit(
-    db: &AdvisoryDatabase,
-    lockfile: &Lockfile,
-    root: Option<(&str, &str)>,
-) -> AuditResult {
-    let mut result = AuditResult {
-        packages: lockfile.packages.len(),
-        ..AuditResult::default()
-    };
+pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &str)>) -> AuditResult {
+    let mut result = AuditResult { packages: lockfile.packages.len(), ..AuditResult::default() };
     for package in &lockfile.packages {
         let is_root = root.is_some_and(|(name, version)| {
-            package.name.as_str() == name
-                && package.version.to_string() == version
-                && package.source.is_none()
+            package.name.as_str() == name && package.version.to_string() == version && package.source.is_none()
         });
         if is_root {
             continue;
@@ -49,9 +40,7 @@ pub fn audit(
             .package_version(package.version.clone())
             .package_source(SourceId::default());
         for advisory in db.db.query(&query) {
-            result
-                .vulnerabilities
-                .push(advisory_match(advisory, package, "vulnerability"));
+            result.vulnerabilities.push(advisory_match(advisory, package, "vulnerability"));
         }
         for advisory in db.db.query(&query.clone().informational(true)) {
             // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
@@ -61,17 +50,11 @@ pub fn audit(
                 Some(Informational::Notice) => "notice",
                 _ => continue,
             };
-            result
-                .warnings
-                .push(advisory_match(advisory, package, kind));
+            result.warnings.push(advisory_match(advisory, package, kind));
         }
     }
     let order = |a: &AdvisoryMatch, b: &AdvisoryMatch| {
-        (a.package.as_str(), &a.version, a.id.as_str()).cmp(&(
-            b.package.as_str(),
-            &b.version,
-            b.id.as_str(),
-        ))
+        (a.package.as_str(), &a.version, a.id.as_str()).cmp(&(b.package.as_str(), &b.version, b.id.as_str()))
     };
     result.vulnerabilities.sort_by(order);
     result.warnings.sort_by(order);
@@ -87,26 +70,15 @@ fn advisory_match(advisory: &Advisory, package: &Package, kind: &str) -> Advisor
         package: package.name.to_string(),
         version: package.version.to_string(),
         title: meta.title.clone(),
+        description: meta.description.trim().to_owned(),
         date: meta.date.as_str().to_owned(),
-        categories: meta
-            .categories
-            .iter()
-            .map(|c| c.name().to_owned())
-            .collect(),
+        categories: meta.categories.iter().map(|c| c.name().to_owned()).collect(),
         cvss: meta.cvss.as_ref().map(ToString::to_string),
         cvss_score: meta.cvss.as_ref().map(|c| c.score()),
         cvss_severity: meta.cvss.as_ref().map(|c| c.severity().as_str().to_owned()),
-        patched: advisory
-            .versions
-            .patched()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        patched: advisory.versions.patched().iter().map(ToString::to_string).collect(),
         aliases: meta.aliases.iter().map(ToString::to_string).collect(),
-        url: meta
-            .id
-            .url()
-            .or_else(|| meta.url.as_ref().map(ToString::to_string)),
+        url: meta.id.url().or_else(|| meta.url.as_ref().map(ToString::to_string)),
     }
 }
 
@@ -123,23 +95,12 @@ pub fn findings(result: &AuditResult) -> Vec<Finding> {
         let severity = matched
             .cvss_severity
             .as_deref()
-            .map(|s| {
-                format!(
-                    " (CVSS {} {s})",
-                    matched
-                        .cvss_score
-                        .map(|v| format!("{v:.1}"))
-                        .unwrap_or_default()
-                )
-            })
+            .map(|s| format!(" (CVSS {} {s})", matched.cvss_score.map(|v| format!("{v:.1}")).unwrap_or_default()))
             .unwrap_or_default();
         let help = if matched.patched.is_empty() {
             "no fixed release exists: remove or replace the dependency".to_owned()
         } else {
-            format!(
-                "upgrade to a version matching {}",
-                matched.patched.join(" or ")
-            )
+            format!("upgrade to a version matching {}", matched.patched.join(" or "))
         };
         findings.push(
             Finding::new(code, format!("{}: {}{severity}", matched.id, matched.title))
@@ -148,11 +109,7 @@ pub fn findings(result: &AuditResult) -> Vec<Finding> {
         );
     }
     for package in &result.unaudited {
-        let source = if package.source.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", package.source)
-        };
+        let source = if package.source.is_empty() { String::new() } else { format!(" ({})", package.source) };
         findings.push(
             Finding::new(
                 &codes::UNAUDITED_SOURCE,

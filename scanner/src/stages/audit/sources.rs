@@ -63,22 +63,13 @@ mod tests {
 
     #[test]
     fn both_crates_io_index_spellings_are_crates_io() {
-        assert_eq!(
-            origin("registry+https://github.com/rust-lang/crates.io-index"),
-            Origin::CratesIo
-        );
+        assert_eq!(origin("registry+https://github.com/rust-lang/crates.io-index"), Origin::CratesIo);
         assert_eq!(origin("sparse+https://index.crates.io/"), Origin::CratesIo);
     }
 
     #[test]
     fn git_and_other_registries_are_unaudited() {
-        assert_eq!(
-            origin("git+https://github.com/acme/lib?rev=abc#abcdef").unaudited_kind(),
-            Some("git")
-        );
-        assert_eq!(
-            origin("sparse+https://registry.example/index/").unaudited_kind(),
-            Some("registry")
-        );
+        assert_eq!(origin("git+https://github.com/acme/lib?rev=abc#abcdef").unaudited_kind(), Some("git"));
+        assert_eq!(origin("sparse+https://registry.example/index/").unaudited_kind(), Some("registry"));
     }
 }
