@@ -4,13 +4,18 @@
 
 pub mod audit;
 pub mod codes;
+pub mod dsse;
 mod finding;
+pub mod intoto;
+pub mod keys;
 mod report;
 mod summary;
+pub mod trust;
+pub mod verify;
 
 pub use finding::{Finding, Location, Severity};
 pub use report::{
-    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, StageRecord, StageStatus,
-    Subject, SubjectKind, Tool, Verdict,
+    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, RulesIdentity, SbomSummary, ScanOptions, SignatureStatus,
+    StageRecord, StageStatus, Subject, SubjectKind, Tool, Verdict,
 };
 pub use summary::render_summary;

@@ -172,6 +172,31 @@ pub struct SbomSummary {
     pub unknown_licenses: usize,
 }
 
+/// Whether the report was signed (`report.dsse.json`), and by which key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum SignatureStatus {
+    /// No signing key was given: there is no `report.dsse.json` and nothing to gate approval on.
+    #[default]
+    Unsigned,
+    /// Signed into `report.dsse.json`.
+    Signed {
+        /// Id of the signing key (sha256 of the raw public key).
+        key_id: String,
+        /// The VSA's `verifier.id`.
+        verifier_id: String,
+    },
+}
+
+/// The rule set a report was judged by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulesIdentity {
+    /// Where it came from (`urn:assay:rules:builtin` for the built-in one).
+    pub uri: String,
+    /// sha256 over its canonical form; the VSA's policy digest.
+    pub sha256: String,
+}
+
 /// The full acceptance report (`report.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AcceptanceReport {
@@ -188,6 +213,8 @@ pub struct AcceptanceReport {
     pub asset: Option<AssetSummary>,
     /// How the scan was configured.
     pub options: ScanOptions,
+    /// The rule set that judged it.
+    pub rules: RulesIdentity,
     /// The advisory database used by the audit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advisory_db: Option<DatabaseIdentity>,
@@ -203,6 +230,9 @@ pub struct AcceptanceReport {
     pub findings: Vec<Finding>,
     /// The decision.
     pub verdict: Verdict,
+    /// Whether (and by which key) the report is signed.
+    #[serde(default)]
+    pub signature: SignatureStatus,
     /// When the scan started (RFC 3339, UTC).
     pub started_at: String,
     /// When the scan finished (RFC 3339, UTC).

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use assay_report::{Finding, Severity, Verdict, codes};
+use assay_report::{Finding, RulesIdentity, Severity, Verdict, codes};
+use sha2::{Digest, Sha256};
 
 /// A policy: which severity each finding code is judged at.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +30,22 @@ impl RuleSet {
     /// The severity this rule set gives a code, if it knows the code.
     pub fn level(&self, code: &str) -> Option<Severity> {
         self.levels.get(code).copied().or_else(|| codes::lookup(code).map(|c| c.default_severity))
+    }
+
+    /// Where the rule set came from and its digest: sha256 over the canonical form, one `code=severity`
+    /// line per catalogued or overridden code in byte order. Two rule sets that judge alike share it.
+    pub fn identity(&self) -> RulesIdentity {
+        let mut codes: Vec<&str> =
+            codes::ALL.iter().map(|c| c.id).chain(self.levels.keys().map(String::as_str)).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut hasher = Sha256::new();
+        for code in codes {
+            let level = self.level(code).map_or("unknown", Severity::as_str);
+            hasher.update(format!("{code}={level}\n").as_bytes());
+        }
+        let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        RulesIdentity { uri: "urn:assay:rules:builtin".to_owned(), sha256 }
     }
 
     /// Applies the rule set to the findings (sets each one's severity, sorts them) and returns the verdict.
@@ -55,6 +72,14 @@ mod tests {
         findings.push(Finding::new(&codes::VULNERABILITY, "bad"));
         assert_eq!(rules.judge(&mut findings), Verdict::Rejected);
         assert_eq!(findings[0].code, "vulnerability", "deny findings sort first");
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_level() {
+        let builtin = RuleSet::builtin().identity();
+        assert_eq!(builtin.sha256.len(), 64);
+        assert_eq!(builtin, RuleSet::builtin().identity());
+        assert_ne!(builtin.sha256, RuleSet::builtin().with_level("db-stale", Severity::Deny).identity().sha256);
     }
 
     #[test]

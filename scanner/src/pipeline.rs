@@ -5,11 +5,15 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use assay_report::dsse::Envelope;
+use assay_report::intoto::{self, AttestationSettings};
+use assay_report::keys::key_id;
 use assay_report::{
-    AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, StageRecord, StageStatus, Tool,
-    render_summary,
+    AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, SignatureStatus, StageRecord,
+    StageStatus, Tool, render_summary,
 };
 use assay_rules::RuleSet;
+use ed25519_dalek::SigningKey;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -20,6 +24,8 @@ use crate::stages::sbom::{self, MetadataOptions, SbomError, SbomInput};
 
 /// File name of the SBOM in a report directory.
 pub const SBOM_FILE: &str = "sbom.cdx.json";
+/// File name of the signed statements: a JSON array of DSSE envelopes, `[VSA, detailed report]`.
+pub const DSSE_FILE: &str = "report.dsse.json";
 
 /// How to scan.
 #[derive(Clone, Debug)]
@@ -36,6 +42,29 @@ pub struct ScanConfig {
     pub metadata: MetadataOptions,
     /// The SBOM's timestamp instead of the scan's start (`SOURCE_DATE_EPOCH`, for byte-identical SBOMs).
     pub sbom_timestamp: Option<Timestamp>,
+    /// Signs the report when present.
+    pub signer: Option<Signer>,
+    /// The listing URI the VSA's `resourceUri` names; the archive's `file://` URI otherwise.
+    pub listing: Option<String>,
+}
+
+/// The key and identity reports are signed with.
+#[derive(Clone)]
+pub struct Signer {
+    /// Ed25519 signing key.
+    pub key: SigningKey,
+    /// The VSA's `verifier.id`.
+    pub verifier_id: String,
+}
+
+impl std::fmt::Debug for Signer {
+    /// Shows the key id, never the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("key_id", &key_id(&self.key.verifying_key()))
+            .field("verifier_id", &self.verifier_id)
+            .finish()
+    }
 }
 
 impl Default for ScanConfig {
@@ -51,6 +80,8 @@ impl Default for ScanConfig {
                 timeout: std::time::Duration::from_secs(300),
             },
             sbom_timestamp: None,
+            signer: None,
+            listing: None,
         }
     }
 }
@@ -62,6 +93,8 @@ pub struct ScanOutput {
     pub report: AcceptanceReport,
     /// The CycloneDX SBOM, when the asset could be read.
     pub sbom: Option<Vec<u8>>,
+    /// The signed statements (`report.dsse.json`), when a signer was configured.
+    pub envelopes: Option<Vec<Envelope>>,
 }
 
 /// A scan could not run; no verdict exists.
@@ -220,16 +253,40 @@ pub fn scan(
         subject: intake.subject,
         asset: asset.as_ref().and_then(Asset::summary),
         options: ScanOptions { load, max_db_age_days: config.max_db_age_days },
+        rules: rules.identity(),
         advisory_db: Some(db.identity.clone()),
         stages,
         audit: audit_result,
         sbom: sbom_summary,
         findings,
         verdict,
+        signature: match &config.signer {
+            Some(signer) => SignatureStatus::Signed {
+                key_id: key_id(&signer.key.verifying_key()),
+                verifier_id: signer.verifier_id.clone(),
+            },
+            None => SignatureStatus::Unsigned,
+        },
         started_at: format!("{started_at:.3}"),
         finished_at: format!("{finished_at:.3}"),
     };
-    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json) })
+    let envelopes = config.signer.as_ref().map(|signer| {
+        let settings = AttestationSettings {
+            verifier_id: signer.verifier_id.clone(),
+            resource_uri: config.listing.clone().unwrap_or_else(|| archive_uri(input)),
+            policy_uri: report.rules.uri.clone(),
+            policy_sha256: report.rules.sha256.clone(),
+            sbom_sha256: report.sbom.as_ref().map(|s| s.sha256.clone()),
+        };
+        intoto::attest(&report, &settings, &signer.key)
+    });
+    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes })
+}
+
+/// `file://` URI of the submitted path (absolute when it can be made so).
+fn archive_uri(input: &Path) -> String {
+    let absolute = std::path::absolute(input).unwrap_or_else(|_| input.to_owned());
+    format!("file://{}", absolute.display())
 }
 
 fn record(name: &str, ok: bool, clock: Instant, note: Option<String>) -> StageRecord {
@@ -269,6 +326,12 @@ pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
     let mut files = vec![("report.json", json), ("summary.md", render_summary(report).into_bytes())];
     if let Some(sbom) = &output.sbom {
         files.push((SBOM_FILE, sbom.clone()));
+    }
+    if let Some(envelopes) = &output.envelopes {
+        let mut json = serde_json::to_vec_pretty(envelopes)
+            .map_err(|err| ScanError::Write { path: out.join(DSSE_FILE), source: io::Error::other(err) })?;
+        json.push(b'\n');
+        files.push((DSSE_FILE, json));
     }
     for (name, bytes) in files {
         let path = out.join(name);

@@ -2,9 +2,11 @@
 
 mod audit;
 mod db;
+mod keygen;
 mod render;
 mod sbom;
 mod scan;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,13 +16,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Exit code when the command could not run (usage, configuration, I/O).
 const EXIT_COULD_NOT_RUN: u8 = 2;
+/// Exit code of `verify` when the report cannot be trusted (as opposed to 1: trusted, but FAILED).
+const EXIT_UNTRUSTED: u8 = 4;
 
 #[derive(Parser)]
 #[command(
     name = "assay",
     version,
     about = "Acceptance gate for marketplace Rust assets: audit, inspect and judge a packaged crate",
-    after_help = "Exit codes: 0 accepted, 1 rejected, 3 needs review, 2 could not run."
+    after_help = "Exit codes: 0 accepted, 1 rejected, 3 needs review, 2 could not run (verify: 0 passed, 1 failed, 4 untrusted)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,6 +39,10 @@ enum Command {
     Sbom(sbom::SbomArgs),
     /// Audit a Cargo.lock (or a directory holding one) against the RustSec advisory database.
     Audit(audit::AuditArgs),
+    /// Verify a signed report (report.dsse.json) against trusted keys before approving a listing.
+    Verify(verify::VerifyArgs),
+    /// Generate an Ed25519 key pair for signing reports.
+    Keygen(keygen::KeygenArgs),
     /// Manage the advisory database.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -72,8 +80,10 @@ enum Outcome {
     Verdict(Verdict),
     /// A plain success.
     Done,
-    /// The command ran and found a problem (exit 1), e.g. a stale database.
+    /// The command ran and found a problem (exit 1), e.g. a stale database or a FAILED verification.
     Problem,
+    /// A signed report cannot be trusted (exit 4).
+    Untrusted,
 }
 
 /// Parses the command line, runs the command and maps the outcome to the exit code.
@@ -83,6 +93,8 @@ pub fn run() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Keygen(args) => keygen::run(args),
         Command::Db(command) => db::run(command),
     };
     if let Err(err) = &result {
@@ -97,6 +109,7 @@ fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
         Ok(Outcome::Done | Outcome::Verdict(Verdict::Accepted)) => 0,
         Ok(Outcome::Verdict(Verdict::Rejected) | Outcome::Problem) => 1,
         Ok(Outcome::Verdict(Verdict::NeedsReview)) => 3,
+        Ok(Outcome::Untrusted) => EXIT_UNTRUSTED,
         Err(_) => EXIT_COULD_NOT_RUN,
     }
 }
@@ -112,5 +125,6 @@ mod tests {
         assert_eq!(exit_code(&Ok(Outcome::Verdict(Verdict::NeedsReview))), 3);
         assert_eq!(exit_code(&Ok(Outcome::Problem)), 1);
         assert_eq!(exit_code(&Err(anyhow::anyhow!("broken"))), 2);
+        assert_eq!(exit_code(&Ok(Outcome::Untrusted)), 4);
     }
 }

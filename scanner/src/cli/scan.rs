@@ -7,7 +7,7 @@ use anyhow::Context;
 use assay_load_runner::ByteSize;
 use assay_rules::RuleSet;
 use assay_scanner::intake::IntakeLimits;
-use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput};
+use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput, Signer};
 use assay_scanner::stages::audit::AdvisoryDatabase;
 use clap::Args;
 
@@ -27,7 +27,32 @@ pub(super) struct ScanArgs {
     #[arg(long)]
     no_load: bool,
     #[command(flatten)]
+    signing: SigningArgs,
+    #[command(flatten)]
     pipeline: PipelineArgs,
+}
+
+/// How reports are signed.
+#[derive(Args)]
+#[command(next_help_heading = "Signing")]
+struct SigningArgs {
+    /// Ed25519 private key (PKCS#8 PEM, mode 0600) to sign report.dsse.json with.
+    #[arg(long, value_name = "FILE", env = "ASSAY_SIGNING_KEY")]
+    key: Option<PathBuf>,
+    /// The VSA's verifier.id.
+    #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
+    verifier_id: String,
+    /// The marketplace listing the VSA's resourceUri names [default: the asset's file:// URI].
+    #[arg(long, value_name = "URI")]
+    listing: Option<String>,
+}
+
+impl SigningArgs {
+    fn signer(&self) -> anyhow::Result<Option<Signer>> {
+        let Some(path) = &self.key else { return Ok(None) };
+        let key = assay_report::keys::read_signing_key(path)?;
+        Ok(Some(Signer { key, verifier_id: self.verifier_id.clone() }))
+    }
 }
 
 /// Options every command that runs the pipeline shares.
@@ -46,9 +71,8 @@ pub(super) struct PipelineArgs {
 }
 
 impl PipelineArgs {
-    /// Opens the advisory database and runs the pipeline on `path`.
-    pub(super) fn scan(&self, path: &std::path::Path, no_load: bool) -> anyhow::Result<ScanOutput> {
-        let db = AdvisoryDatabase::open(&self.db.location())?;
+    /// The scan configuration these options describe.
+    pub(super) fn config(&self, no_load: bool) -> anyhow::Result<ScanConfig> {
         let mut config = ScanConfig {
             limits: IntakeLimits::from(&self.limits),
             no_load,
@@ -60,8 +84,14 @@ impl PipelineArgs {
         if let Some(dir) = &self.cache_dir {
             config.metadata.cache_dir.clone_from(dir);
         }
+        Ok(config)
+    }
+
+    /// Opens the advisory database and runs the pipeline on `path`.
+    pub(super) fn scan(&self, path: &std::path::Path, config: &ScanConfig) -> anyhow::Result<ScanOutput> {
+        let db = AdvisoryDatabase::open(&self.db.location())?;
         let mut progress = TerminalProgress { enabled: std::io::stderr().is_terminal() };
-        pipeline::scan(path, &db, &RuleSet::builtin(), &config, &mut progress)
+        pipeline::scan(path, &db, &RuleSet::builtin(), config, &mut progress)
             .with_context(|| format!("cannot scan {}", path.display()))
     }
 }
@@ -136,7 +166,10 @@ impl Drop for TerminalProgress {
 }
 
 pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
-    let output = args.pipeline.scan(&args.path, args.no_load)?;
+    let mut config = args.pipeline.config(args.no_load)?;
+    config.signer = args.signing.signer()?;
+    config.listing.clone_from(&args.signing.listing);
+    let output = args.pipeline.scan(&args.path, &config)?;
     let report = &output.report;
     let out = args.out.unwrap_or_else(|| {
         let folder = match &report.asset {
@@ -152,6 +185,9 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
             println!("{json}");
         }
         Format::Human => eprint!("{}", render::scan_summary(report, &out)),
+    }
+    if output.envelopes.is_none() {
+        eprintln!("note: the report is unsigned (no report.dsse.json); sign with --key FILE or ASSAY_SIGNING_KEY");
     }
     Ok(Outcome::Verdict(report.verdict))
 }

@@ -15,6 +15,11 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// sha256 (hex) and size of a file, read in one streaming pass.
+pub fn sha256_file(path: &std::path::Path) -> io::Result<(String, u64)> {
+    SourceReader::new(std::fs::File::open(path)?).finish()
+}
+
 /// Hashes and counts every byte read from the submitted file, so one pass both identifies the
 /// archive and unpacks it; the count feeds the compression-ratio check while unpacking.
 pub struct SourceReader<R> {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use assay_report::{Finding, Subject, SubjectKind, codes};
 
-pub use digest::hex;
+pub use digest::{hex, sha256_file};
 pub use limits::IntakeLimits;
 
 /// What intake produced.
