@@ -7,3 +7,4 @@ pub mod cache_dir;
 pub mod intake;
 pub mod pipeline;
 pub mod stages;
+pub mod worker;

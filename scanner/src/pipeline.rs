@@ -10,7 +10,7 @@ use assay_report::intoto::{self, AttestationSettings};
 use assay_report::keys::key_id;
 use assay_report::{
     AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, SignatureStatus, StageRecord,
-    StageStatus, Tool, render_summary,
+    StageStatus, Subject, Tool, render_summary,
 };
 use assay_rules::RuleSet;
 use ed25519_dalek::SigningKey;
@@ -44,8 +44,8 @@ pub struct ScanConfig {
     pub sbom_timestamp: Option<Timestamp>,
     /// Signs the report when present.
     pub signer: Option<Signer>,
-    /// The listing URI the VSA's `resourceUri` names; the archive's `file://` URI otherwise.
-    pub listing: Option<String>,
+    /// The VSA's `resourceUri`: the listing URI, or the archive URI; the scanned path's `file://` URI otherwise.
+    pub resource_uri: Option<String>,
 }
 
 /// The key and identity reports are signed with.
@@ -81,7 +81,7 @@ impl Default for ScanConfig {
             },
             sbom_timestamp: None,
             signer: None,
-            listing: None,
+            resource_uri: None,
         }
     }
 }
@@ -260,27 +260,91 @@ pub fn scan(
         sbom: sbom_summary,
         findings,
         verdict,
-        signature: match &config.signer {
-            Some(signer) => SignatureStatus::Signed {
-                key_id: key_id(&signer.key.verifying_key()),
-                verifier_id: signer.verifier_id.clone(),
-            },
-            None => SignatureStatus::Unsigned,
-        },
+        signature: signature_status(config),
         started_at: format!("{started_at:.3}"),
         finished_at: format!("{finished_at:.3}"),
     };
-    let envelopes = config.signer.as_ref().map(|signer| {
+    let resource_uri = config.resource_uri.clone().unwrap_or_else(|| archive_uri(input));
+    let envelopes = sign(&report, config, resource_uri);
+    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes })
+}
+
+/// Name, version and publisher of the asset at `input`, read the way a scan reads them (safe intake into
+/// a scratch directory, removed afterwards); `None` when the manifest cannot be read.
+pub fn identify(input: &Path, config: &ScanConfig) -> Result<Option<(String, String, Option<String>)>, ScanError> {
+    let scratch_parent = config.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
+    let scratch = tempfile::Builder::new()
+        .prefix("assay-")
+        .tempdir_in(&scratch_parent)
+        .map_err(|source| ScanError::Scratch { path: scratch_parent.clone(), source })?;
+    let intake = intake::intake(input, scratch.path(), &config.limits)?;
+    let Some(root) = intake.root.filter(|_| intake.findings.is_empty()) else { return Ok(None) };
+    let asset = Asset::load(&root)?;
+    Ok(asset.manifest.map(|m| (m.name, m.version, asset.contract.map(|c| c.publisher))))
+}
+
+/// The signed statements of a report, when the configuration has a signer.
+fn sign(report: &AcceptanceReport, config: &ScanConfig, resource_uri: String) -> Option<Vec<Envelope>> {
+    config.signer.as_ref().map(|signer| {
         let settings = AttestationSettings {
             verifier_id: signer.verifier_id.clone(),
-            resource_uri: config.listing.clone().unwrap_or_else(|| archive_uri(input)),
+            resource_uri,
             policy_uri: report.rules.uri.clone(),
             policy_sha256: report.rules.sha256.clone(),
             sbom_sha256: report.sbom.as_ref().map(|s| s.sha256.clone()),
         };
-        intoto::attest(&report, &settings, &signer.key)
-    });
-    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes })
+        intoto::attest(report, &settings, &signer.key)
+    })
+}
+
+/// The rejected, signed report of a submission that could not be scanned at all (a malformed message,
+/// an archive that does not match its digest): `finding` says why.
+pub fn refusal(
+    subject: Subject,
+    finding: Finding,
+    db: &AdvisoryDatabase,
+    rules: &RuleSet,
+    config: &ScanConfig,
+) -> ScanOutput {
+    let now = Timestamp::now();
+    let mut findings = vec![finding];
+    let verdict = rules.judge(&mut findings);
+    let load = if config.no_load { LoadMode::SkippedByRequest } else { LoadMode::NoService };
+    let stages = ["intake", "asset", "audit", "sbom", "load"]
+        .into_iter()
+        .map(|stage| skipped(stage, "the submission was refused before the scan"))
+        .collect();
+    let report = AcceptanceReport {
+        schema: REPORT_SCHEMA.to_owned(),
+        report_id: report_id(&subject.sha256, now),
+        tool: Tool { name: "assay".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
+        subject,
+        asset: None,
+        options: ScanOptions { load, max_db_age_days: config.max_db_age_days },
+        rules: rules.identity(),
+        advisory_db: Some(db.identity.clone()),
+        stages,
+        audit: None,
+        sbom: None,
+        findings,
+        verdict,
+        signature: signature_status(config),
+        started_at: format!("{now:.3}"),
+        finished_at: format!("{now:.3}"),
+    };
+    let resource_uri = config.resource_uri.clone().unwrap_or_default();
+    let envelopes = sign(&report, config, resource_uri);
+    ScanOutput { report, sbom: None, envelopes }
+}
+
+fn signature_status(config: &ScanConfig) -> SignatureStatus {
+    match &config.signer {
+        Some(signer) => SignatureStatus::Signed {
+            key_id: key_id(&signer.key.verifying_key()),
+            verifier_id: signer.verifier_id.clone(),
+        },
+        None => SignatureStatus::Unsigned,
+    }
 }
 
 /// `file://` URI of the submitted path (absolute when it can be made so).

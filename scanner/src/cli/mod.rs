@@ -6,7 +6,9 @@ mod keygen;
 mod render;
 mod sbom;
 mod scan;
+mod submit;
 mod verify;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,10 @@ enum Command {
     Sbom(sbom::SbomArgs),
     /// Audit a Cargo.lock (or a directory holding one) against the RustSec advisory database.
     Audit(audit::AuditArgs),
+    /// Consume submissions from RabbitMQ; store and publish signed reports.
+    Worker(worker::WorkerArgs),
+    /// Publish a submission of a local asset to RabbitMQ (optionally wait for its verdict).
+    Submit(submit::SubmitArgs),
     /// Verify a signed report (report.dsse.json) against trusted keys before approving a listing.
     Verify(verify::VerifyArgs),
     /// Generate an Ed25519 key pair for signing reports.
@@ -93,6 +99,8 @@ pub fn run() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Sbom(args) => sbom::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Submit(args) => submit::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Db(command) => db::run(command),

@@ -61,7 +61,7 @@ pub(super) struct PipelineArgs {
     #[command(flatten)]
     db: DbArgs,
     /// Never use the network: dependency metadata comes from the cache only (unknown otherwise).
-    #[arg(long, env = "ASSAY_OFFLINE")]
+    #[arg(long, env = "ASSAY_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
     offline: bool,
     /// Cache for dependency metadata [default: $ASSAY_CACHE_DIR, else ~/.cache/assay].
     #[arg(long, value_name = "DIR")]
@@ -85,6 +85,11 @@ impl PipelineArgs {
             config.metadata.cache_dir.clone_from(dir);
         }
         Ok(config)
+    }
+
+    /// Where the advisory database is.
+    pub(super) fn db_location(&self) -> PathBuf {
+        self.db.location()
     }
 
     /// Opens the advisory database and runs the pipeline on `path`.
@@ -168,7 +173,7 @@ impl Drop for TerminalProgress {
 pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let mut config = args.pipeline.config(args.no_load)?;
     config.signer = args.signing.signer()?;
-    config.listing.clone_from(&args.signing.listing);
+    config.resource_uri.clone_from(&args.signing.listing);
     let output = args.pipeline.scan(&args.path, &config)?;
     let report = &output.report;
     let out = args.out.unwrap_or_else(|| {

@@ -1,0 +1,136 @@
+//! `assay worker`: the distributed mode — consume submissions from RabbitMQ, publish signed reports.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use assay_load_runner::TimeSpan;
+use assay_rules::RuleSet;
+use assay_scanner::pipeline::Signer;
+use assay_scanner::stages::audit::AdvisoryDatabase;
+use assay_scanner::worker::{self, FetchLimits, Metrics, Topology, WorkerConfig};
+use clap::{Args, ValueEnum};
+
+use super::Outcome;
+use super::scan::PipelineArgs;
+
+/// The broker every command talks to unless told otherwise.
+pub(super) const DEFAULT_AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+#[derive(Args)]
+pub(super) struct WorkerArgs {
+    /// AMQP URL of the broker.
+    #[arg(long, value_name = "URL", env = "ASSAY_AMQP_URL", default_value = DEFAULT_AMQP)]
+    amqp: String,
+    /// Ed25519 signing key (required: the worker's reports gate approval).
+    #[arg(long, value_name = "FILE", env = "ASSAY_SIGNING_KEY")]
+    key: Option<PathBuf>,
+    /// The VSA's verifier.id.
+    #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
+    verifier_id: String,
+    /// Report store: reports go to STORE/<name>/<version>/<submission id>/.
+    #[arg(long, value_name = "DIR", default_value = "assay-store")]
+    store: PathBuf,
+    /// Scans in parallel.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    concurrency: usize,
+    /// Unacknowledged submissions the broker may push ahead [default: 2 × concurrency].
+    #[arg(long, value_name = "N")]
+    prefetch: Option<u16>,
+    /// Prefix of queue and exchange names (<prefix>.submissions, <prefix>.reports, …).
+    #[arg(long, value_name = "NAME", default_value = "assay")]
+    prefix: String,
+    /// Deliveries before the broker dead-letters a submission.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    delivery_limit: u32,
+    /// Upper bound on one submission (fetch and scan).
+    #[arg(long, value_name = "TIME", default_value = "300s")]
+    scan_timeout: TimeSpan,
+    /// How long SIGTERM/SIGINT waits for in-flight scans.
+    #[arg(long, value_name = "TIME", default_value = "60s")]
+    shutdown_timeout: TimeSpan,
+    /// Timeout of an http(s) archive download.
+    #[arg(long, value_name = "TIME", default_value = "60s")]
+    fetch_timeout: TimeSpan,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+    /// Log lines as human text or JSON (every line carries the submission id).
+    #[arg(long, value_enum, default_value = "human")]
+    log_format: LogFormat,
+    /// Skip load tests (recorded in each report).
+    #[arg(long)]
+    no_load: bool,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default `info`).
+pub(super) fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
+    init_logging(matches!(args.log_format, LogFormat::Json));
+    let Some(key_path) = &args.key else {
+        anyhow::bail!("the worker needs a signing key: --key FILE or ASSAY_SIGNING_KEY (make one with `assay keygen`)");
+    };
+    let key = assay_report::keys::read_signing_key(key_path)?;
+    let mut scan = args.pipeline.config(args.no_load)?;
+    scan.signer = Some(Signer { key, verifier_id: args.verifier_id.clone() });
+    // A worker's scans must finish well inside the scan timeout, cargo metadata included.
+    scan.metadata.timeout = scan.metadata.timeout.min(args.scan_timeout.0 / 2);
+    let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
+    let config = WorkerConfig {
+        amqp: args.amqp.clone(),
+        topology: Topology::new(&args.prefix, args.delivery_limit),
+        store: args.store.clone(),
+        concurrency: args.concurrency.max(1),
+        prefetch: args.prefetch.unwrap_or_else(|| u16::try_from(args.concurrency.max(1) * 2).unwrap_or(u16::MAX)),
+        scan_timeout: args.scan_timeout.0,
+        shutdown_timeout: args.shutdown_timeout.0,
+        fetch: FetchLimits { max_bytes: scan.limits.max_archive_bytes, timeout: args.fetch_timeout.0 },
+        scan,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let metrics = Arc::new(Metrics::default());
+        if let Some(addr) = args.metrics {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            tokio::spawn(worker::metrics::serve(listener, Arc::clone(&metrics)));
+        }
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        worker::run(config, db, RuleSet::builtin(), metrics, stop_rx).await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+async fn wait_for_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

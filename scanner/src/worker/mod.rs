@@ -1,0 +1,197 @@
+//! The RabbitMQ worker: consumes submissions, scans them, stores and publishes signed reports, and acks
+//! only after both. At-least-once delivery plus an idempotent store give one verdict per submission.
+
+mod fetch;
+pub mod message;
+pub mod metrics;
+mod process;
+mod publish;
+pub mod store;
+pub mod topology;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use assay_rules::RuleSet;
+use futures_lite::StreamExt;
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+pub use fetch::FetchLimits;
+pub use metrics::Metrics;
+pub use topology::Topology;
+
+use crate::pipeline::ScanConfig;
+use crate::stages::audit::AdvisoryDatabase;
+
+/// How a worker runs.
+pub struct WorkerConfig {
+    /// AMQP URL.
+    pub amqp: String,
+    /// Queue and exchange names.
+    pub topology: Topology,
+    /// Report store root.
+    pub store: PathBuf,
+    /// Scans in parallel.
+    pub concurrency: usize,
+    /// Unacknowledged deliveries the broker may push ahead.
+    pub prefetch: u16,
+    /// Upper bound on one submission (fetch + scan); well under the broker's consumer timeout.
+    pub scan_timeout: Duration,
+    /// How long shutdown waits for in-flight scans.
+    pub shutdown_timeout: Duration,
+    /// Fetch bounds.
+    pub fetch: FetchLimits,
+    /// The scan configuration (its signer is required).
+    pub scan: ScanConfig,
+}
+
+/// The worker could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// No signing key: a worker's reports gate approvals, so they must be signed.
+    #[error("the worker needs a signing key (--key FILE or ASSAY_SIGNING_KEY): its reports gate approval")]
+    NoKey,
+    /// The store is not usable.
+    #[error("cannot use the report store {}: {source}", path.display())]
+    Store {
+        /// Its root.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// What every in-flight submission shares.
+struct Shared {
+    config: WorkerConfig,
+    db: AdvisoryDatabase,
+    rules: RuleSet,
+    store: store::ReportStore,
+    metrics: Arc<Metrics>,
+}
+
+/// Runs until `stop` turns true (SIGTERM/SIGINT), reconnecting with backoff whenever the broker goes away.
+/// On stop: stops consuming, lets in-flight scans finish and ack (up to the shutdown timeout), returns.
+pub async fn run(
+    config: WorkerConfig,
+    db: AdvisoryDatabase,
+    rules: RuleSet,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), WorkerError> {
+    if config.scan.signer.is_none() {
+        return Err(WorkerError::NoKey);
+    }
+    std::fs::create_dir_all(&config.store)
+        .map_err(|source| WorkerError::Store { path: config.store.clone(), source })?;
+    let store = store::ReportStore::new(&config.store);
+    let shared = Arc::new(Shared { config, db, rules, store, metrics });
+    let permits = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut backoff = Duration::from_millis(250);
+    let mut connected_before = false;
+
+    'connection: while !*stop.borrow() {
+        let session = match connect(&shared).await {
+            Ok(session) => session,
+            Err(err) => {
+                warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(250);
+        if connected_before {
+            shared.metrics.reconnects();
+        }
+        connected_before = true;
+        info!(queue = %shared.config.topology.submissions, "consuming");
+        let Session { connection, publisher, consume_channel, mut consumer, tag } = session;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => {
+                    let _ = consume_channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    drain(&mut tasks, shared.config.shutdown_timeout).await;
+                    let _ = connection.close(200, "worker stopping".into()).await;
+                    info!("stopped");
+                    return Ok(());
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break 'connection };
+                        let shared = Arc::clone(&shared);
+                        let publisher = publisher.clone();
+                        tasks.spawn(async move {
+                            process::handle(delivery, &shared, &publisher).await;
+                            drop(permit);
+                        });
+                    }
+                    Some(Err(err)) => {
+                        warn!(error = %err, "lost the broker; reconnecting");
+                        break;
+                    }
+                    None => {
+                        warn!("the consumer was cancelled by the broker; reconnecting");
+                        break;
+                    }
+                },
+            }
+        }
+    }
+    drain(&mut tasks, shared.config.shutdown_timeout).await;
+    Ok(())
+}
+
+struct Session {
+    connection: Connection,
+    publisher: lapin::Channel,
+    consume_channel: lapin::Channel,
+    consumer: lapin::Consumer,
+    tag: String,
+}
+
+async fn connect(shared: &Shared) -> lapin::Result<Session> {
+    let connection = Connection::connect(&shared.config.amqp, ConnectionProperties::default()).await?;
+    let setup = connection.create_channel().await?;
+    shared.config.topology.declare(&setup).await?;
+    let publisher = connection.create_channel().await?;
+    publisher.confirm_select(ConfirmSelectOptions::default()).await?;
+    let consume_channel = connection.create_channel().await?;
+    consume_channel.basic_qos(shared.config.prefetch.max(1), BasicQosOptions::default()).await?;
+    let tag = format!(
+        "assay-worker-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, jiff::Timestamp::now().to_string().as_bytes())
+    );
+    let consumer = consume_channel
+        .basic_consume(
+            shared.config.topology.submissions.as_str().into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(Session { connection, publisher, consume_channel, consumer, tag })
+}
+
+/// Waits for in-flight submissions to finish (they ack themselves).
+async fn drain(tasks: &mut JoinSet<()>, timeout: Duration) {
+    info!(in_flight = tasks.len(), "stopping: finishing in-flight scans");
+    let finished = tokio::time::timeout(timeout, async { while tasks.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        warn!(abandoned = tasks.len(), "shutdown timeout: unfinished submissions will be redelivered");
+        tasks.abort_all();
+    }
+}

@@ -1,0 +1,213 @@
+//! One delivery, start to finish: parse, skip if already judged, fetch, scan, store, publish, ack.
+//! Every path ends in exactly one of: ack (report stored and published), requeue (retryable), or
+//! dead-letter with a reason (never requeued forever).
+
+use std::sync::Arc;
+
+use assay_report::{Finding, Subject, SubjectKind, codes};
+use lapin::Channel;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicNackOptions};
+use tracing::{Instrument, error, info, info_span, warn};
+
+use super::fetch::{self, FetchError};
+use super::message::{self, Refused, Submission};
+use super::store::{Commit, Stored};
+use super::{Shared, publish};
+use crate::pipeline::{self, ScanOutput};
+
+/// Handles one delivery; never panics on its content.
+pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: &Channel) {
+    let parsed = message::parse(&delivery.data);
+    let id = match &parsed {
+        Ok(submission) => submission.submission_id.clone(),
+        Err(refused) => refused.submission_id.clone().unwrap_or_else(|| "unknown".to_owned()),
+    };
+    let span = info_span!("submission", submission_id = %id);
+    async {
+        if delivery.redelivered {
+            shared.metrics.redeliveries();
+        }
+        let outcome = match parsed {
+            Ok(submission) => submission_outcome(&submission, &delivery, shared, publisher).await,
+            Err(refused) => refuse(&refused, None, &delivery, shared, publisher).await,
+        };
+        match outcome {
+            Ok(()) => {
+                if let Err(err) = delivery.ack(BasicAckOptions::default()).await {
+                    warn!(error = %err, "cannot ack; the broker will redeliver and the stored report will be re-published");
+                }
+            }
+            Err(reason) => {
+                shared.metrics.retried();
+                warn!(%reason, "retryable failure; returning the submission to the queue");
+                let requeue = BasicNackOptions { requeue: true, multiple: false };
+                if let Err(err) = delivery.nack(requeue).await {
+                    warn!(error = %err, "cannot nack; the broker will redeliver after the connection closes");
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+/// `Ok` = ack; `Err(reason)` = retry.
+async fn submission_outcome(
+    submission: &Submission,
+    delivery: &Delivery,
+    shared: &Arc<Shared>,
+    publisher: &Channel,
+) -> Result<(), String> {
+    let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
+    let stored = shared.store.lookup(name, version, id).map_err(|err| format!("cannot read the store: {err}"))?;
+    if let Some(stored) = stored {
+        let rules = shared.rules.identity();
+        if stored.report.subject.sha256 == submission.archive.sha256 && stored.report.rules.sha256 == rules.sha256 {
+            info!(verdict = %stored.report.verdict, "already judged; re-publishing the stored report");
+            shared.metrics.republished();
+            return publish_stored(&stored, id, shared, publisher).await;
+        }
+        let refused = Refused {
+            submission_id: Some(id.clone()),
+            reason: "this submission id already has a report for another archive or rule set".to_owned(),
+        };
+        return dead_letter_only(&refused, delivery, shared, publisher).await;
+    }
+
+    info!(uri = %submission.archive.uri, "scanning");
+    shared.metrics.in_flight(1);
+    let work = {
+        let shared = Arc::clone(shared);
+        let submission = submission.clone();
+        tokio::task::spawn_blocking(move || fetch_and_scan(&submission, &shared))
+    };
+    let result = tokio::time::timeout(shared.config.scan_timeout, work).await;
+    shared.metrics.in_flight(-1);
+    let output = match result {
+        Err(_) => return Err(format!("the scan took longer than {} s", shared.config.scan_timeout.as_secs())),
+        Ok(Err(join)) => return Err(format!("the scan task failed: {join}")),
+        Ok(Ok(Err(ScanFailure::Retry(reason)))) => return Err(reason),
+        Ok(Ok(Err(ScanFailure::Refuse(reason)))) => {
+            let refused = Refused { submission_id: Some(id.clone()), reason };
+            return refuse(&refused, Some(submission), delivery, shared, publisher).await;
+        }
+        Ok(Ok(Ok(output))) => output,
+    };
+    shared.metrics.scanned(&output.report);
+    let committed =
+        shared.store.commit(name, version, id, &output).map_err(|err| format!("cannot store the report: {err}"))?;
+    let stored = match committed {
+        Commit::Stored(stored) => {
+            info!(verdict = %stored.report.verdict, dir = %stored.dir.display(), "stored");
+            stored
+        }
+        Commit::AlreadyStored(stored) => {
+            info!(verdict = %stored.report.verdict, "another worker stored this submission first; publishing its report");
+            stored
+        }
+    };
+    publish_stored(&stored, id, shared, publisher).await
+}
+
+enum ScanFailure {
+    Retry(String),
+    Refuse(String),
+}
+
+fn fetch_and_scan(submission: &Submission, shared: &Shared) -> Result<ScanOutput, ScanFailure> {
+    let scratch = shared.config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
+    let fetched = fetch::fetch(&submission.archive, &scratch, shared.config.fetch).map_err(|err| match err {
+        FetchError::Retryable(reason) => ScanFailure::Retry(reason),
+        FetchError::Mismatch(reason) => ScanFailure::Refuse(reason),
+    })?;
+    let mut config = shared.config.scan.clone();
+    config.resource_uri = Some(submission.listing.clone().unwrap_or_else(|| submission.archive.uri.clone()));
+    let output = pipeline::scan(&fetched.path, &shared.db, &shared.rules, &config, &mut ())
+        .map_err(|err| ScanFailure::Retry(format!("{err}")))?;
+    if output.report.subject.sha256 != submission.archive.sha256 {
+        return Err(ScanFailure::Retry("the scratch copy changed during the scan".to_owned()));
+    }
+    Ok(output)
+}
+
+async fn publish_stored(stored: &Stored, id: &str, shared: &Shared, publisher: &Channel) -> Result<(), String> {
+    publish::report(publisher, &shared.config.topology, id, stored.report.verdict.as_str(), &stored.envelopes).await
+}
+
+/// A submission that cannot be scanned: a rejected, signed report when its id is readable (stored and
+/// published like any other), then the message to the dead-letter queue with the reason.
+async fn refuse(
+    refused: &Refused,
+    submission: Option<&Submission>,
+    delivery: &Delivery,
+    shared: &Arc<Shared>,
+    publisher: &Channel,
+) -> Result<(), String> {
+    warn!(reason = %refused.reason, "refusing the submission");
+    if let Some(id) = &refused.submission_id {
+        let (name, version) = readable_identity(submission, &delivery.data);
+        let subject = Subject {
+            name: submission
+                .and_then(|s| s.archive.uri.rsplit('/').next().map(str::to_owned))
+                .unwrap_or_else(|| format!("submission-{id}")),
+            kind: SubjectKind::Crate,
+            sha256: submission.map(|s| s.archive.sha256.clone()).unwrap_or_default(),
+            size: submission.map_or(0, |s| s.archive.size),
+        };
+        let finding = Finding::new(&codes::SUBMISSION_INVALID, refused.reason.clone())
+            .help("fix the message (assay.submission/v1, see the README) and submit again with a new submission_id");
+        let mut config = shared.config.scan.clone();
+        config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
+        let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
+        shared.metrics.scanned(&output.report);
+        let stored = match shared
+            .store
+            .commit(&name, &version, id, &output)
+            .map_err(|err| format!("cannot store the report: {err}"))?
+        {
+            Commit::Stored(stored) | Commit::AlreadyStored(stored) => stored,
+        };
+        publish_stored(&stored, id, shared, publisher).await?;
+    }
+    dead_letter_only(refused, delivery, shared, publisher).await
+}
+
+async fn dead_letter_only(
+    refused: &Refused,
+    delivery: &Delivery,
+    shared: &Shared,
+    publisher: &Channel,
+) -> Result<(), String> {
+    publish::dead_letter(
+        publisher,
+        &shared.config.topology,
+        &delivery.data,
+        &refused.reason,
+        refused.submission_id.as_deref(),
+    )
+    .await
+    .inspect_err(|err| error!(error = %err, "cannot dead-letter"))?;
+    shared.metrics.dead_lettered();
+    Ok(())
+}
+
+/// Store folders for a refused submission: its name and version when they are safe, else `_invalid`.
+fn readable_identity(submission: Option<&Submission>, body: &[u8]) -> (String, String) {
+    if let Some(submission) = submission {
+        return (submission.asset.name.clone(), submission.asset.version.clone());
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let field = |key: &str| {
+        value["asset"][key]
+            .as_str()
+            .filter(|s| {
+                !s.is_empty()
+                    && s.len() <= 128
+                    && !s.starts_with('.')
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
+            })
+            .map_or_else(|| "_invalid".to_owned(), str::to_owned)
+    };
+    (field("name"), field("version"))
+}
