@@ -2,7 +2,6 @@
 //! waiting for its signed report.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use assay_load_runner::TimeSpan;
@@ -134,7 +133,7 @@ pub(super) fn run(args: SubmitArgs) -> anyhow::Result<Outcome> {
             }
             anyhow::bail!("the broker closed the reply queue")
         };
-        let verdict = tokio::time::timeout(Duration::from(args.timeout.0), wait)
+        let verdict = tokio::time::timeout(args.timeout.0, wait)
             .await
             .map_err(|_| anyhow::anyhow!("no report within {}", args.timeout))??;
         let _ = connection.close(200, "done".into()).await;

@@ -142,7 +142,8 @@ mod tests {
     fn malformed_messages_are_refused_with_the_id_when_readable() {
         let not_json = parse(b"{oops").unwrap_err();
         assert_eq!(not_json.submission_id, None);
-        let cases: Vec<Box<dyn FnOnce(&mut serde_json::Value)>> = vec![
+        type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<Edit> = vec![
             Box::new(|v| v["schema"] = "assay.submission/v9".into()),
             Box::new(|v| {
                 v.as_object_mut().unwrap().remove("archive");
