@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
+pub mod broker;
 pub mod hostile_archive;
 pub mod schemas;
 
@@ -134,6 +135,20 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// Calls `done` until it returns true, failing after `timeout`.
+pub fn poll(timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "condition not reached within {timeout:?}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// A text header of a message taken from a queue ("" when absent).
+pub fn broker_header(message: &broker::Taken, name: &str) -> String {
+    assay_scanner::worker::topology::header_text(message.headers.as_ref(), name).unwrap_or_default()
 }
 
 /// The finding codes of a report, in report order.

@@ -1,0 +1,205 @@
+//! The real RabbitMQ broker on 127.0.0.1:5672 for worker tests: unique names per test, workers as child
+//! processes, and polling with deadlines (never sleeps standing in for synchronisation).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lapin::options::{
+    BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+
+pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// Whether a broker answers; without one, a test skips (CI always starts one).
+pub fn available() -> bool {
+    let up = std::net::TcpStream::connect_timeout(&"127.0.0.1:5672".parse().unwrap(), Duration::from_secs(1)).is_ok();
+    if !up {
+        assert!(std::env::var_os("CI").is_none(), "CI must start RabbitMQ (.ci/run)");
+        eprintln!("skipped: no RabbitMQ on 127.0.0.1:5672");
+    }
+    up
+}
+
+/// Worker tests share one broker (and one restarts it): they run one at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// A unique topology prefix.
+pub fn prefix(test: &str) -> String {
+    format!("assay-test-{test}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Deletes every queue and exchange of `prefix`.
+pub fn cleanup(prefix: &str) {
+    runtime().block_on(async {
+        let Ok(connection) = Connection::connect(AMQP, ConnectionProperties::default()).await else { return };
+        let Ok(channel) = connection.create_channel().await else { return };
+        for queue in ["submissions", "submissions.dlq", "reports.all"] {
+            let _ =
+                channel.queue_delete(format!("{prefix}.{queue}").as_str().into(), QueueDeleteOptions::default()).await;
+        }
+        for exchange in ["dlx", "reports"] {
+            let _ = channel
+                .exchange_delete(format!("{prefix}.{exchange}").as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+        }
+        let _ = connection.close(200, "cleanup".into()).await;
+    });
+}
+
+/// Publishes raw bodies to `<prefix>.submissions` with confirms (declaring the topology first via
+/// `assay submit`'s declarations is not needed: the worker declares it; tests start a worker first).
+pub fn publish(prefix: &str, bodies: &[Vec<u8>]) {
+    runtime().block_on(async {
+        let connection = Connection::connect(AMQP, ConnectionProperties::default()).await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
+        let mut confirms = Vec::new();
+        for body in bodies {
+            confirms.push(
+                channel
+                    .basic_publish(
+                        "".into(),
+                        format!("{prefix}.submissions").as_str().into(),
+                        BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                        body,
+                        BasicProperties::default().with_delivery_mode(2),
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+        for confirm in confirms {
+            assert!(confirm.await.unwrap().is_ack());
+        }
+        let _ = connection.close(200, "published".into()).await;
+    });
+}
+
+/// A message taken from a queue.
+pub struct Taken {
+    pub body: Vec<u8>,
+    pub headers: Option<FieldTable>,
+}
+
+/// Takes every message now in `queue` (basic.get until empty).
+pub fn drain(queue: &str) -> Vec<Taken> {
+    runtime().block_on(async {
+        let connection = Connection::connect(AMQP, ConnectionProperties::default()).await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        let mut taken = Vec::new();
+        while let Some(message) = channel.basic_get(queue.into(), BasicGetOptions::default()).await.unwrap() {
+            message.ack(BasicAckOptions::default()).await.unwrap();
+            taken.push(Taken { body: message.data.clone(), headers: message.properties.headers().clone() });
+        }
+        let _ = connection.close(200, "drained".into()).await;
+        taken
+    })
+}
+
+/// A worker child process, killed on drop.
+pub struct Worker {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Worker {
+    pub fn start(prefix: &str, store: &Path, key: &Path, log: PathBuf, extra: &[&str]) -> Self {
+        let stderr = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["worker", "--amqp", AMQP, "--prefix", prefix, "--advisory-db"])
+            .arg(super::synthetic_db())
+            .arg("--store")
+            .arg(store)
+            .arg("--key")
+            .arg(key)
+            .args(["--offline", "--delivery-limit", "5"])
+            .args(extra)
+            .env("ASSAY_CACHE_DIR", store.with_extension("cache"))
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let worker = Self { child, log };
+        worker.wait_for_log("consuming", Duration::from_secs(30));
+        worker
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls the log until it contains `words`.
+    pub fn wait_for_log(&self, words: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.log_text().contains(words) {
+            assert!(Instant::now() < deadline, "worker log never said `{words}`:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "worker did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// Report directories in a store: `<name>/<version>/<submission id>` with a report.json.
+pub fn stored_reports(store: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(names) = std::fs::read_dir(store) else { return found };
+    for name in names.flatten() {
+        for version in std::fs::read_dir(name.path()).into_iter().flatten().flatten() {
+            for id in std::fs::read_dir(version.path()).into_iter().flatten().flatten() {
+                if id.path().join("report.json").is_file() {
+                    found.push(id.path());
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Polls until the store holds `count` reports.
+pub fn wait_for_reports(store: &Path, count: usize, timeout: Duration) -> Vec<PathBuf> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let reports = stored_reports(store);
+        if reports.len() >= count {
+            return reports;
+        }
+        assert!(Instant::now() < deadline, "only {} of {count} reports stored", reports.len());
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}

@@ -1,0 +1,283 @@
+//! `assay worker` and `assay submit` against the real RabbitMQ broker: verdicts, crash recovery,
+//! duplicates, poison messages, a broker restart, and a thousand submissions through two workers.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::broker::{self, Worker};
+use support::{Sandbox, exit_code, fixture, hostile_archive};
+
+/// A signing key and a crate file in the sandbox.
+fn setup(sandbox: &Sandbox) -> (PathBuf, PathBuf) {
+    let output = sandbox.assay().args(["keygen", "--out"]).arg(sandbox.path("keys")).output().unwrap();
+    assert_eq!(exit_code(&output), 0);
+    let echo = sandbox.input(
+        "echo-connector-1.0.0.crate",
+        &hostile_archive::crate_of(&fixture("connectors/echo"), "echo-connector-1.0.0"),
+    );
+    (sandbox.path("keys/assay-signing.key"), echo)
+}
+
+/// A v1 submission of `archive`.
+fn submission(id: &str, archive: &Path, name: &str, version: &str) -> Vec<u8> {
+    let bytes = std::fs::read(archive).unwrap();
+    use sha2::Digest;
+    let sha256: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    serde_json::to_vec(&serde_json::json!({
+        "schema": "assay.submission/v1",
+        "submission_id": id,
+        "asset": { "name": name, "version": version, "publisher": "tests" },
+        "archive": { "uri": format!("file://{}", archive.display()), "sha256": sha256, "size": bytes.len() },
+        "listing": format!("https://marketplace.example/listings/{name}"),
+        "rules": "default"
+    }))
+    .unwrap()
+}
+
+fn submit(sandbox: &Sandbox, prefix: &str, asset: &Path) -> std::process::Output {
+    sandbox
+        .assay()
+        .args(["submit", "--amqp", broker::AMQP, "--prefix", prefix, "--wait", "--timeout", "60s"])
+        .arg(asset)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn submissions_get_their_verdicts_stored_and_published() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("happy");
+    let (key, echo) = setup(&sandbox);
+    let vulnerable = sandbox.input(
+        "vulnerable-component-0.3.1.crate",
+        &hostile_archive::crate_of(&fixture("connectors/vulnerable"), "vulnerable-component-0.3.1"),
+    );
+    let store = sandbox.path("store");
+    let worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--metrics", "127.0.0.1:0"]);
+
+    let accepted = submit(&sandbox, &prefix, &echo);
+    assert_eq!(exit_code(&accepted), 0, "{}", String::from_utf8_lossy(&accepted.stderr));
+    let rejected = submit(&sandbox, &prefix, &vulnerable);
+    assert_eq!(exit_code(&rejected), 1, "{}", String::from_utf8_lossy(&rejected.stderr));
+
+    let reports = broker::wait_for_reports(&store, 2, Duration::from_secs(30));
+    for dir in &reports {
+        for file in ["report.json", "report.dsse.json", "sbom.cdx.json", "summary.md"] {
+            assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
+        }
+        // The stored envelopes verify with the worker's public key.
+        let verify = sandbox
+            .assay()
+            .arg("verify")
+            .arg(dir.join("report.dsse.json"))
+            .arg("--trust")
+            .arg(sandbox.path("keys/assay-signing.pub"))
+            .output()
+            .unwrap();
+        assert!(matches!(exit_code(&verify), 0 | 1), "{}", String::from_utf8_lossy(&verify.stderr));
+    }
+    let published = broker::drain(&format!("{prefix}.reports.all"));
+    assert_eq!(published.len(), 2);
+    let verdicts: Vec<String> = published.iter().map(|m| support::broker_header(m, "verdict")).collect();
+    assert!(verdicts.contains(&"accepted".to_owned()) && verdicts.contains(&"rejected".to_owned()), "{verdicts:?}");
+    let envelopes: Value = serde_json::from_slice(&published[0].body).unwrap();
+    assert_eq!(envelopes.as_array().unwrap().len(), 2, "the body is the envelopes of report.dsse.json");
+
+    assert!(worker.terminate().success(), "SIGTERM stops the worker cleanly");
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn a_worker_killed_mid_scan_loses_nothing_and_stores_one_report() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("kill9");
+    let (key, _) = setup(&sandbox);
+    // Thousands of files make the scan last long enough to be killed in the middle of it.
+    let slow = sandbox.input("slow-0.1.0.crate", &slow_crate());
+    let store = sandbox.path("store");
+    let mut first = Worker::start(&prefix, &store, &key, sandbox.path("first.log"), &[]);
+    broker::publish(&prefix, &[submission("kill-9-0001", &slow, "demo", "0.1.0")]);
+    first.wait_for_log("scanning", Duration::from_secs(30));
+    first.kill_9();
+
+    let second = Worker::start(&prefix, &store, &key, sandbox.path("second.log"), &[]);
+    let reports = broker::wait_for_reports(&store, 1, Duration::from_secs(60));
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].ends_with("demo/0.1.0/kill-9-0001"));
+    let published = broker::drain(&format!("{prefix}.reports.all"));
+    assert!(!published.is_empty(), "the report was published");
+    let bodies: std::collections::BTreeSet<&Vec<u8>> = published.iter().map(|m| &m.body).collect();
+    assert_eq!(bodies.len(), 1, "every publication carries the one stored report");
+    drop(second);
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn a_duplicate_delivery_gives_one_verdict_and_one_stored_report() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("dup");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--concurrency", "2"]);
+    let message = submission("duplicate-0001", &echo, "echo-connector", "1.0.0");
+    broker::publish(&prefix, &[message.clone(), message]);
+    let queue = format!("{prefix}.reports.all");
+    let mut published = Vec::new();
+    support::poll(Duration::from_secs(30), || {
+        published.extend(broker::drain(&queue));
+        published.len() >= 2
+    });
+    assert_eq!(broker::stored_reports(&store).len(), 1);
+    assert_eq!(published[0].body, published[1].body, "both deliveries publish the same signed report");
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn a_poison_message_is_dead_lettered_with_its_reason_and_the_worker_goes_on() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("poison");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    let mut bad_digest: Value =
+        serde_json::from_slice(&submission("bad-digest-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    bad_digest["archive"]["sha256"] = Value::from("0".repeat(64));
+    broker::publish(
+        &prefix,
+        &[
+            b"this is not json".to_vec(),
+            serde_json::to_vec(&bad_digest).unwrap(),
+            submission("after-poison-0001", &echo, "echo-connector", "1.0.0"),
+        ],
+    );
+    let dlq = format!("{prefix}.submissions.dlq");
+    let mut dead = Vec::new();
+    support::poll(Duration::from_secs(30), || {
+        dead.extend(broker::drain(&dlq));
+        dead.len() >= 2
+    });
+    let reasons: Vec<String> = dead.iter().map(|m| support::broker_header(m, "x-assay-error")).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("not JSON")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("sha256")), "{reasons:?}");
+    // The bad digest had a readable id: it gets a rejected report; the valid message after it is judged.
+    let reports = broker::wait_for_reports(&store, 2, Duration::from_secs(30));
+    let refused = reports.iter().find(|d| d.ends_with("bad-digest-0001")).unwrap();
+    let report: Value = serde_json::from_slice(&std::fs::read(refused.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "rejected");
+    assert_eq!(report["findings"][0]["code"], "submission-invalid");
+    assert!(reports.iter().any(|d| d.ends_with("after-poison-0001")));
+    assert!(worker.log_text().contains("refusing the submission"));
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn every_submission_survives_a_broker_restart() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("restart");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    let batch: Vec<Vec<u8>> =
+        (0..40).map(|i| submission(&format!("restart-{i:04}"), &echo, "echo-connector", "1.0.0")).collect();
+    broker::publish(&prefix, &batch);
+    worker.wait_for_log("scanning", Duration::from_secs(30));
+    let rabbitmqctl = |command: &str| {
+        let status = Command::new("rabbitmqctl").arg(command).output().unwrap();
+        assert!(status.status.success(), "rabbitmqctl {command}: {}", String::from_utf8_lossy(&status.stderr));
+    };
+    rabbitmqctl("stop_app");
+    rabbitmqctl("start_app");
+    let reports = broker::wait_for_reports(&store, 40, Duration::from_secs(120));
+    assert_eq!(reports.len(), 40);
+    assert!(worker.log_text().contains("reconnecting") || worker.log_text().contains("cannot reach the broker"));
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn a_thousand_submissions_through_two_workers_none_lost_none_duplicated() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("thousand");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let _a = Worker::start(&prefix, &store, &key, sandbox.path("a.log"), &["--concurrency", "2"]);
+    let _b = Worker::start(&prefix, &store, &key, sandbox.path("b.log"), &["--concurrency", "2"]);
+    let batch: Vec<Vec<u8>> =
+        (0..1000).map(|i| submission(&format!("bulk-{i:05}"), &echo, "echo-connector", "1.0.0")).collect();
+    broker::publish(&prefix, &batch);
+    let reports = broker::wait_for_reports(&store, 1000, Duration::from_secs(600));
+    assert_eq!(reports.len(), 1000);
+    let ids: std::collections::BTreeSet<String> =
+        reports.iter().map(|d| d.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(ids.len(), 1000, "each submission stored once");
+    let published = broker::drain(&format!("{prefix}.reports.all"));
+    let published_ids: std::collections::BTreeSet<String> =
+        published.iter().map(|m| support::broker_header(m, "submission_id")).collect();
+    assert_eq!(published_ids, ids, "every stored report was published");
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn the_readme_python_pika_example_submits_and_gets_a_verdict() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("pika");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/submit_pika.py");
+    let output = Command::new("python3").arg(script).arg(&echo).arg(&prefix).output();
+    let output = match output {
+        Ok(output) => output,
+        Err(err) if std::env::var_os("CI").is_none() => return eprintln!("skipped: no python3 ({err})"),
+        Err(err) => panic!("CI needs python3: {err}"),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(3) && std::env::var_os("CI").is_none() {
+        return eprintln!("skipped: {stderr}");
+    }
+    assert!(output.status.success(), "pika example: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "accepted");
+    broker::cleanup(&prefix);
+}
+
+/// A crate of 15 000 small files: valid, accepted, and slow enough to unpack that a kill lands mid-scan.
+fn slow_crate() -> Vec<u8> {
+    let mut entries = hostile_archive::clean_entries();
+    for i in 0..15_000 {
+        entries.push(hostile_archive::Raw::file(&format!("{}/data/f{i:05}.txt", hostile_archive::TOP), b"data\n"));
+    }
+    hostile_archive::build(entries)
+}
