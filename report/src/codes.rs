@@ -60,6 +60,19 @@ codes! {
     NOTICE = "notice", Warn, "A dependency has a RustSec notice.";
     UNAUDITED_SOURCE = "unaudited-source", Note, "A dependency comes from git, a path or another registry; the RustSec database cannot vouch for it.";
     DB_STALE = "db-stale", Warn, "The advisory database is older than allowed, or its age is unknown.";
+    // source: what the asset's code does and what it ships
+    UNDECLARED_NETWORK = "undeclared-network", Deny, "The code opens outbound connections the contract does not declare.";
+    UNDECLARED_FILESYSTEM = "undeclared-filesystem", Deny, "The code reads or writes files beyond the contract's filesystem access.";
+    UNDECLARED_PROCESS = "undeclared-process", Deny, "The code spawns processes, but the contract declares process = false.";
+    UNDECLARED_ENV = "undeclared-env", Deny, "The code reads an environment variable the contract does not list.";
+    UNDECLARED_UNSAFE = "undeclared-unsafe", Deny, "The code uses unsafe or FFI, but the contract declares unsafe = false.";
+    BUILD_SCRIPT = "build-script", Warn, "The asset has a build script, which runs arbitrary code at build time.";
+    PROC_MACRO = "proc-macro", Warn, "The asset is a procedural macro, which runs inside its users' compiler.";
+    INCLUDE_OUTSIDE_SRC = "include-outside-src", Review, "include_bytes!/include_str! embeds a file from outside src/.";
+    BINARY_FILE = "binary-file", Review, "The archive ships an executable (ELF, PE, Mach-O, WebAssembly).";
+    SHEBANG_SCRIPT = "shebang-script", Warn, "The archive ships a script with a #! line.";
+    SECRET = "secret", Deny, "A private key, token or password is committed in the asset.";
+    SOURCE_UNPARSABLE = "source-unparsable", Warn, "A .rs file does not parse, so it could not be analysed.";
     // sbom: the bill of materials
     SBOM_METADATA_UNAVAILABLE = "sbom-metadata-unavailable", Warn, "Licences and descriptions of some dependencies could not be learnt; the SBOM marks them unknown.";
 }

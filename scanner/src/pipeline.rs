@@ -21,6 +21,7 @@ use crate::asset::{Asset, AssetError};
 use crate::intake::{self, IntakeError, IntakeLimits, hex};
 use crate::stages::audit::{self, AdvisoryDatabase};
 use crate::stages::sbom::{self, MetadataOptions, SbomError, SbomInput};
+use crate::stages::source;
 
 /// File name of the SBOM in a report directory.
 pub const SBOM_FILE: &str = "sbom.cdx.json";
@@ -208,10 +209,22 @@ pub fn scan(
                 }
                 _ => stages.push(skipped("sbom", "no readable Cargo.toml and Cargo.lock")),
             }
+
+            match &loaded.manifest {
+                Some(manifest) => {
+                    progress.stage("source");
+                    let clock = Instant::now();
+                    let facts = source::analyse(root);
+                    findings.extend(facts.findings.iter().cloned());
+                    findings.extend(source::compare(&facts, manifest, loaded.contract.as_ref()));
+                    stages.push(record("source", true, clock, None));
+                }
+                None => stages.push(skipped("source", "no readable Cargo.toml")),
+            }
             asset = Some(loaded);
         }
         _ => {
-            for stage in ["asset", "audit", "sbom"] {
+            for stage in ["asset", "audit", "sbom", "source"] {
                 stages.push(skipped(stage, "intake refused the archive"));
             }
         }
@@ -310,7 +323,7 @@ pub fn refusal(
     let mut findings = vec![finding];
     let verdict = rules.judge(&mut findings);
     let load = if config.no_load { LoadMode::SkippedByRequest } else { LoadMode::NoService };
-    let stages = ["intake", "asset", "audit", "sbom", "load"]
+    let stages = ["intake", "asset", "audit", "sbom", "source", "load"]
         .into_iter()
         .map(|stage| skipped(stage, "the submission was refused before the scan"))
         .collect();
