@@ -9,6 +9,7 @@ mod finding;
 pub mod intoto;
 pub mod keys;
 mod report;
+pub mod sarif;
 mod summary;
 pub mod trust;
 pub mod verify;

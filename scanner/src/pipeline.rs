@@ -25,6 +25,8 @@ use crate::stages::source;
 
 /// File name of the SBOM in a report directory.
 pub const SBOM_FILE: &str = "sbom.cdx.json";
+/// File name of the SARIF 2.1.0 log of the findings.
+pub const SARIF_FILE: &str = "findings.sarif";
 /// File name of the signed statements: a JSON array of DSSE envelopes, `[VSA, detailed report]`.
 pub const DSSE_FILE: &str = "report.dsse.json";
 
@@ -400,7 +402,11 @@ pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
     let mut json = serde_json::to_vec_pretty(report)
         .map_err(|err| ScanError::Write { path: out.join("report.json"), source: io::Error::other(err) })?;
     json.push(b'\n');
-    let mut files = vec![("report.json", json), ("summary.md", render_summary(report).into_bytes())];
+    let mut sarif = serde_json::to_vec_pretty(&assay_report::sarif::render_sarif(report))
+        .map_err(|err| ScanError::Write { path: out.join(SARIF_FILE), source: io::Error::other(err) })?;
+    sarif.push(b'\n');
+    let mut files =
+        vec![("report.json", json), ("summary.md", render_summary(report).into_bytes()), (SARIF_FILE, sarif)];
     if let Some(sbom) = &output.sbom {
         files.push((SBOM_FILE, sbom.clone()));
     }
