@@ -15,9 +15,13 @@ fn sarif(sandbox: &Sandbox) -> Value {
 fn every_fixture_sarif_validates_against_the_official_schema() {
     let Some(validator) = schemas::validator("sarif-schema-2.1.0.json") else { return };
     let sandbox = Sandbox::new();
-    let archives = [("traversal.crate", hostile_archive::path_traversal()), ("broken.crate", hostile_archive::broken_manifest())];
+    let archives =
+        [("traversal.crate", hostile_archive::path_traversal()), ("broken.crate", hostile_archive::broken_manifest())];
     let mut inputs: Vec<std::path::PathBuf> =
-        ["connectors/echo", "connectors/vulnerable", "connectors/sneaky", "components/real-deps"].iter().map(|f| fixture(f)).collect();
+        ["connectors/echo", "connectors/vulnerable", "connectors/sneaky", "components/real-deps"]
+            .iter()
+            .map(|f| fixture(f))
+            .collect();
     for (name, bytes) in archives {
         inputs.push(sandbox.input(name, &bytes));
     }
@@ -46,7 +50,8 @@ fn results_point_at_files_lines_and_packages() {
 
     sandbox.scan(&fixture("connectors/vulnerable"), &[]);
     let log = sarif(&sandbox);
-    let vulnerability = log["runs"][0]["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "vulnerability").unwrap();
+    let vulnerability =
+        log["runs"][0]["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "vulnerability").unwrap();
     assert_eq!(vulnerability["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "smallvec@1.6.0");
     assert_eq!(vulnerability["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "Cargo.lock");
 }

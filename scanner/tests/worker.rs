@@ -281,3 +281,52 @@ fn slow_crate() -> Vec<u8> {
     }
     hostile_archive::build(entries)
 }
+
+#[test]
+fn the_worker_refuses_to_start_without_a_signing_key() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .assay()
+        .args(["worker", "--amqp", broker::AMQP, "--advisory-db"])
+        .arg(support::synthetic_db())
+        .env_remove("ASSAY_SIGNING_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs a signing key"));
+}
+
+#[test]
+fn metrics_count_scans_by_verdict() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("metrics");
+    let (key, echo) = setup(&sandbox);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let _worker =
+        Worker::start(&prefix, &sandbox.path("store"), &key, sandbox.path("worker.log"), &["--metrics", &address]);
+    assert_eq!(exit_code(&submit(&sandbox, &prefix, &echo)), 0);
+    let scrape = || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    let text = scrape();
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    for line in [
+        "assay_scans_total{verdict=\"accepted\"} 1",
+        "assay_scans_in_flight 0",
+        "assay_stage_duration_seconds_count{stage=\"intake\"} 1",
+        "assay_dead_lettered_total 0",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+    broker::cleanup(&prefix);
+}
