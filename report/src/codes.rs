@@ -73,6 +73,11 @@ codes! {
     SHEBANG_SCRIPT = "shebang-script", Warn, "The archive ships a script with a #! line.";
     SECRET = "secret", Deny, "A private key, token or password is committed in the asset.";
     SOURCE_UNPARSABLE = "source-unparsable", Warn, "A .rs file does not parse, so it could not be analysed.";
+    // policy: rule-set checks over the facts
+    LICENSE_NOT_ALLOWED = "license-not-allowed", Deny, "A licence (of the asset or a dependency) is not on the rule set's allow list.";
+    BANNED_CRATE = "banned-crate", Deny, "A dependency is banned by the rule set.";
+    SOURCE_NOT_ALLOWED = "source-not-allowed", Deny, "A dependency comes from a source the rule set does not allow (git, another registry).";
+    METADATA_MISSING = "metadata-missing", Warn, "The manifest lacks metadata the rule set requires (licence, repository, description).";
     // sbom: the bill of materials
     SBOM_METADATA_UNAVAILABLE = "sbom-metadata-unavailable", Warn, "Licences and descriptions of some dependencies could not be learnt; the SBOM marks them unknown.";
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod codes;
 pub mod dsse;
+pub mod facts;
 mod finding;
 pub mod intoto;
 pub mod keys;

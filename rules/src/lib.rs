@@ -1,58 +1,202 @@
-//! Rule sets: the marketplace's policy over findings — the level each code is judged at, and the verdict.
+//! Rule sets: the marketplace's policy — the level each finding code is judged at, the built-in policy
+//! checks (licences, bans, sources, metadata, build-script and proc-macro allow lists) and the verdict.
 //!
-//! Today a rule set is the built-in one: every code at its catalogue severity. Rule-set files, Rego
-//! rules and waivers (issue "Rule sets") extend [`RuleSet`] without changing how the pipeline calls it.
+//! Security teams tune a rule-set file (`rules/policies/default.toml` is the bundled one) without touching
+//! Rust. Custom Rego rules and waivers (issue "Rule sets") extend this crate.
+
+mod checks;
+pub mod diagnostic;
+mod file;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
+use assay_report::facts::Facts;
 use assay_report::{Finding, RulesIdentity, Severity, Verdict, codes};
 use sha2::{Digest, Sha256};
 
-/// A policy: which severity each finding code is judged at.
+pub use diagnostic::Diagnostic;
+
+/// The bundled marketplace rule set.
+pub const DEFAULT_RULES: &str = include_str!("../policies/default.toml");
+
+/// How much a code weighs: `allow` drops its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Drop the finding.
+    Allow,
+    /// Judge it at this severity.
+    At(Severity),
+}
+
+impl Level {
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "allow" => Self::Allow,
+            "warn" => Self::At(Severity::Warn),
+            "review" => Self::At(Severity::Review),
+            "deny" => Self::At(Severity::Deny),
+            "note" => Self::At(Severity::Note),
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::At(severity) => severity.as_str(),
+        }
+    }
+}
+
+/// Licences allowed for every crate, and extra ones per crate.
 #[derive(Clone, Debug, Default)]
+pub struct LicensePolicy {
+    /// SPDX ids.
+    pub allow: Vec<String>,
+    /// Extra SPDX ids by crate name.
+    pub exceptions: Vec<(String, Vec<String>)>,
+}
+
+impl LicensePolicy {
+    /// Whether `expression` (parsed laxly, as crates write them) is satisfiable with the allowed ids.
+    pub fn allows(&self, crate_name: &str, expression: &str) -> bool {
+        let Ok(parsed) = spdx::Expression::parse_mode(expression, spdx::ParseMode::LAX) else { return false };
+        let extra: Vec<&String> =
+            self.exceptions.iter().filter(|(name, _)| name == crate_name).flat_map(|(_, ids)| ids).collect();
+        parsed.evaluate(|requirement| match &requirement.license {
+            spdx::LicenseItem::Spdx { id, .. } => {
+                self.allow.iter().chain(extra.iter().copied()).any(|allowed| allowed == id.name)
+            }
+            spdx::LicenseItem::Other { .. } => false,
+        })
+    }
+}
+
+/// A banned crate.
+#[derive(Clone, Debug)]
+pub struct Ban {
+    /// Crate name.
+    pub name: String,
+    /// Versions banned (all when `None`).
+    pub version: Option<semver::VersionReq>,
+    /// The only crates allowed to depend on it.
+    pub wrappers: Vec<String>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A policy over findings and facts.
+#[derive(Clone, Debug)]
 pub struct RuleSet {
-    /// Per-code severity overrides; codes not listed keep their catalogue default.
-    levels: BTreeMap<String, Severity>,
+    uri: String,
+    levels: BTreeMap<String, Level>,
+    licenses: Option<LicensePolicy>,
+    bans: Vec<Ban>,
+    allow_git: bool,
+    allow_registries: Vec<String>,
+    metadata_required: Vec<String>,
+    allow_build_scripts: Vec<String>,
+    allow_proc_macros: Vec<String>,
 }
 
 impl RuleSet {
-    /// The built-in marketplace policy: every code at its catalogue severity.
+    /// The bundled marketplace rule set (`rules/policies/default.toml`).
     pub fn builtin() -> Self {
-        Self::default()
+        // The bundled file is a constant checked by `the_bundled_rule_set_is_valid`.
+        file::parse(DEFAULT_RULES, Path::new("rules/policies/default.toml"), "urn:assay:rules:builtin".to_owned())
+            .expect("the bundled rule set is valid")
+    }
+
+    /// Parses a rule-set file; every mistake is a diagnostic.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let uri = format!("file:{}", path.display());
+        file::parse(text, path, uri)
+    }
+
+    /// Reads and parses a rule-set file.
+    pub fn load(path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            vec![Diagnostic {
+                path: path.to_owned(),
+                line: 0,
+                key: None,
+                message: format!("cannot read: {err}"),
+                help: None,
+            }]
+        })?;
+        Self::parse(&text, path)
     }
 
     /// The same rule set with `code` judged at `severity`.
     pub fn with_level(mut self, code: &str, severity: Severity) -> Self {
-        self.levels.insert(code.to_owned(), severity);
+        self.levels.insert(code.to_owned(), Level::At(severity));
         self
     }
 
-    /// The severity this rule set gives a code, if it knows the code.
-    pub fn level(&self, code: &str) -> Option<Severity> {
-        self.levels.get(code).copied().or_else(|| codes::lookup(code).map(|c| c.default_severity))
+    /// The level this rule set gives a code, if it knows the code.
+    pub fn level(&self, code: &str) -> Option<Level> {
+        self.levels.get(code).copied().or_else(|| codes::lookup(code).map(|c| Level::At(c.default_severity)))
     }
 
-    /// Where the rule set came from and its digest: sha256 over the canonical form, one `code=severity`
-    /// line per catalogued or overridden code in byte order. Two rule sets that judge alike share it.
+    /// Where the rule set came from and its digest: sha256 over its canonical form (one line per code with
+    /// its level, then every policy in a fixed order), so two rule sets that judge alike share it.
     pub fn identity(&self) -> RulesIdentity {
         let mut codes: Vec<&str> =
             codes::ALL.iter().map(|c| c.id).chain(self.levels.keys().map(String::as_str)).collect();
         codes.sort_unstable();
         codes.dedup();
-        let mut hasher = Sha256::new();
+        let mut canonical = String::new();
         for code in codes {
-            let level = self.level(code).map_or("unknown", Severity::as_str);
-            hasher.update(format!("{code}={level}\n").as_bytes());
+            let level = self.level(code).map_or("unknown", Level::as_str);
+            canonical.push_str(&format!("level {code}={level}\n"));
         }
-        let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        RulesIdentity { uri: "urn:assay:rules:builtin".to_owned(), sha256 }
+        if let Some(licenses) = &self.licenses {
+            let mut allow = licenses.allow.clone();
+            allow.sort();
+            canonical.push_str(&format!("licenses.allow={}\n", allow.join(",")));
+            let mut exceptions = licenses.exceptions.clone();
+            exceptions.sort();
+            for (name, ids) in exceptions {
+                canonical.push_str(&format!("licenses.exception {name}={}\n", ids.join(",")));
+            }
+        }
+        for ban in &self.bans {
+            let version = ban.version.as_ref().map(ToString::to_string).unwrap_or_else(|| "*".to_owned());
+            canonical.push_str(&format!("ban {}@{version} wrappers={}\n", ban.name, ban.wrappers.join(",")));
+        }
+        canonical.push_str(&format!(
+            "sources.allow-git={}\nsources.allow-registries={}\n",
+            self.allow_git,
+            self.allow_registries.join(",")
+        ));
+        canonical.push_str(&format!("metadata.require={}\n", self.metadata_required.join(",")));
+        canonical.push_str(&format!(
+            "build.scripts={}\nbuild.proc-macros={}\n",
+            self.allow_build_scripts.join(","),
+            self.allow_proc_macros.join(",")
+        ));
+        let sha256 = Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        RulesIdentity { uri: self.uri.clone(), sha256 }
     }
 
-    /// Applies the rule set to the findings (sets each one's severity, sorts them) and returns the verdict.
-    pub fn judge(&self, findings: &mut [Finding]) -> Verdict {
+    /// The findings the built-in policy checks call for, given the facts.
+    pub fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+        checks::evaluate(self, facts)
+    }
+
+    /// Applies levels to the findings (drops `allow`ed ones and the build-script / proc-macro findings of
+    /// allow-listed assets), sorts them, and returns the verdict.
+    pub fn judge(&self, findings: &mut Vec<Finding>, asset_name: Option<&str>) -> Verdict {
+        let allow_listed = |code: &str| match (code, asset_name) {
+            ("build-script", Some(name)) => self.allow_build_scripts.iter().any(|a| a == name),
+            ("proc-macro", Some(name)) => self.allow_proc_macros.iter().any(|a| a == name),
+            _ => false,
+        };
+        findings.retain(|finding| self.level(&finding.code) != Some(Level::Allow) && !allow_listed(&finding.code));
         for finding in findings.iter_mut() {
-            if let Some(level) = self.level(&finding.code) {
-                finding.severity = level;
+            if let Some(Level::At(severity)) = self.level(&finding.code) {
+                finding.severity = severity;
             }
         }
         Finding::sort(findings);
@@ -63,14 +207,15 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use assay_report::facts::{AssetFacts, DependencyFact};
 
     #[test]
     fn builtin_rejects_vulnerabilities_and_accepts_stale_db_warnings() {
         let rules = RuleSet::builtin();
         let mut findings = vec![Finding::new(&codes::DB_STALE, "old")];
-        assert_eq!(rules.judge(&mut findings), Verdict::Accepted);
+        assert_eq!(rules.judge(&mut findings, None), Verdict::Accepted);
         findings.push(Finding::new(&codes::VULNERABILITY, "bad"));
-        assert_eq!(rules.judge(&mut findings), Verdict::Rejected);
+        assert_eq!(rules.judge(&mut findings, None), Verdict::Rejected);
         assert_eq!(findings[0].code, "vulnerability", "deny findings sort first");
     }
 
@@ -83,10 +228,74 @@ mod tests {
     }
 
     #[test]
-    fn an_override_changes_the_verdict() {
+    fn an_override_changes_the_verdict_and_allow_drops_findings() {
         let rules = RuleSet::builtin().with_level("db-stale", Severity::Review);
         let mut findings = vec![Finding::new(&codes::DB_STALE, "old")];
-        assert_eq!(rules.judge(&mut findings), Verdict::NeedsReview);
-        assert_eq!(findings[0].severity, Severity::Review);
+        assert_eq!(rules.judge(&mut findings, None), Verdict::NeedsReview);
+        let rules = RuleSet::parse("version = 1\n[levels]\nvulnerability = \"allow\"\n", Path::new("r.toml")).unwrap();
+        let mut findings = vec![Finding::new(&codes::VULNERABILITY, "bad")];
+        assert_eq!(rules.judge(&mut findings, None), Verdict::Accepted);
+        assert!(findings.is_empty());
+    }
+
+    #[test]
+    fn licences_are_judged_as_expressions() {
+        let policy =
+            LicensePolicy { allow: vec!["MIT".into()], exceptions: vec![("ring".into(), vec!["OpenSSL".into()])] };
+        assert!(policy.allows("x", "MIT OR Apache-2.0"));
+        assert!(policy.allows("x", "MIT/Apache-2.0"), "lax parsing, as crates write them");
+        assert!(!policy.allows("x", "MIT AND GPL-3.0-only"));
+        assert!(policy.allows("ring", "MIT AND OpenSSL"));
+        assert!(!policy.allows("other", "MIT AND OpenSSL"));
+        assert!(!policy.allows("x", "not a licence at all"));
+    }
+
+    #[test]
+    fn each_policy_check_fires_on_its_case_and_stays_silent_otherwise() {
+        let rules = RuleSet::parse(
+            "version = 1\n[licenses]\nallow = [\"MIT\"]\n[[bans.deny]]\ncrate = \"openssl\"\nversion = \"<0.10\"\nwrappers = [\"native-tls\"]\n[sources]\nallow-git = false\n[metadata]\nrequire = [\"repository\"]\n",
+            Path::new("r.toml"),
+        )
+        .unwrap();
+        let dependency =
+            |name: &str, version: &str, license: &str, source_kind: &str, dependents: &[&str]| DependencyFact {
+                name: name.into(),
+                version: version.into(),
+                source_kind: source_kind.into(),
+                source: if source_kind == "git" { "git+https://example/x".into() } else { String::new() },
+                license: Some(license.into()),
+                kind: "normal".into(),
+                dependents: dependents.iter().map(|d| (*d).to_owned()).collect(),
+                ..DependencyFact::default()
+            };
+        let facts = Facts {
+            asset: AssetFacts {
+                name: "demo".into(),
+                version: "1.0.0".into(),
+                license: Some("MIT".into()),
+                ..AssetFacts::default()
+            },
+            dependencies: vec![
+                dependency("gpl-thing", "1.0.0", "GPL-3.0-only", "crates-io", &["demo"]),
+                dependency("openssl", "0.9.0", "MIT", "crates-io", &["demo"]),
+                dependency("openssl", "0.9.1", "MIT", "crates-io", &["native-tls"]),
+                dependency("forked", "0.1.0", "MIT", "git", &["demo"]),
+                dependency("fine", "1.0.0", "MIT OR Apache-2.0", "crates-io", &["demo"]),
+            ],
+        };
+        let found: Vec<(String, String)> = rules
+            .evaluate(&facts)
+            .into_iter()
+            .map(|f| (f.code, f.location.map(|l| l.to_string()).unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("license-not-allowed".to_owned(), "gpl-thing 1.0.0".to_owned()),
+                ("banned-crate".to_owned(), "openssl 0.9.0".to_owned()),
+                ("source-not-allowed".to_owned(), "forked 0.1.0".to_owned()),
+                ("metadata-missing".to_owned(), "Cargo.toml (package)".to_owned()),
+            ]
+        );
     }
 }

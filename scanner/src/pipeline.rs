@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use assay_report::dsse::Envelope;
+use assay_report::facts::Facts;
 use assay_report::intoto::{self, AttestationSettings};
 use assay_report::keys::key_id;
 use assay_report::{
@@ -25,6 +26,8 @@ use crate::stages::source;
 
 /// File name of the SBOM in a report directory.
 pub const SBOM_FILE: &str = "sbom.cdx.json";
+/// File name of the facts the rules judged.
+pub const FACTS_FILE: &str = "facts.json";
 /// File name of the SARIF 2.1.0 log of the findings.
 pub const SARIF_FILE: &str = "findings.sarif";
 /// File name of the signed statements: a JSON array of DSSE envelopes, `[VSA, detailed report]`.
@@ -98,6 +101,8 @@ pub struct ScanOutput {
     pub sbom: Option<Vec<u8>>,
     /// The signed statements (`report.dsse.json`), when a signer was configured.
     pub envelopes: Option<Vec<Envelope>>,
+    /// What the rules judged (`facts.json`), when the asset could be read.
+    pub facts: Option<Facts>,
 }
 
 /// A scan could not run; no verdict exists.
@@ -250,7 +255,12 @@ pub fn scan(
         },
     ));
 
-    let verdict = rules.judge(&mut findings);
+    let facts =
+        asset.as_ref().and_then(|a| a.facts(sbom_output.as_ref().map(|s| s.dependencies.clone()).unwrap_or_default()));
+    if let Some(facts) = &facts {
+        findings.extend(rules.evaluate(facts));
+    }
+    let verdict = rules.judge(&mut findings, facts.as_ref().map(|f| f.asset.name.as_str()));
     let finished_at = Timestamp::now();
     let sbom_summary = sbom_output.as_ref().map(|generated| SbomSummary {
         file: SBOM_FILE.to_owned(),
@@ -281,7 +291,7 @@ pub fn scan(
     };
     let resource_uri = config.resource_uri.clone().unwrap_or_else(|| archive_uri(input));
     let envelopes = sign(&report, config, resource_uri);
-    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes })
+    Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes, facts })
 }
 
 /// Name, version and publisher of the asset at `input`, read the way a scan reads them (safe intake into
@@ -323,7 +333,7 @@ pub fn refusal(
 ) -> ScanOutput {
     let now = Timestamp::now();
     let mut findings = vec![finding];
-    let verdict = rules.judge(&mut findings);
+    let verdict = rules.judge(&mut findings, None);
     let load = if config.no_load { LoadMode::SkippedByRequest } else { LoadMode::NoService };
     let stages = ["intake", "asset", "audit", "sbom", "source", "load"]
         .into_iter()
@@ -349,7 +359,7 @@ pub fn refusal(
     };
     let resource_uri = config.resource_uri.clone().unwrap_or_default();
     let envelopes = sign(&report, config, resource_uri);
-    ScanOutput { report, sbom: None, envelopes }
+    ScanOutput { report, sbom: None, envelopes, facts: None }
 }
 
 fn signature_status(config: &ScanConfig) -> SignatureStatus {
@@ -409,6 +419,12 @@ pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
         vec![("report.json", json), ("summary.md", render_summary(report).into_bytes()), (SARIF_FILE, sarif)];
     if let Some(sbom) = &output.sbom {
         files.push((SBOM_FILE, sbom.clone()));
+    }
+    if let Some(facts) = &output.facts {
+        let mut json = serde_json::to_vec_pretty(facts)
+            .map_err(|err| ScanError::Write { path: out.join(FACTS_FILE), source: io::Error::other(err) })?;
+        json.push(b'\n');
+        files.push((FACTS_FILE, json));
     }
     if let Some(envelopes) = &output.envelopes {
         let mut json = serde_json::to_vec_pretty(envelopes)

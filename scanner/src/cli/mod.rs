@@ -4,6 +4,7 @@ mod audit;
 mod db;
 mod keygen;
 mod render;
+mod rules;
 mod sbom;
 mod scan;
 mod submit;
@@ -49,6 +50,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Generate an Ed25519 key pair for signing reports.
     Keygen(keygen::KeygenArgs),
+    /// Check rule-set files and explain finding codes.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Manage the advisory database.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -103,6 +107,7 @@ pub fn run() -> ExitCode {
         Command::Submit(args) => submit::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Rules(command) => rules::run(command),
         Command::Db(command) => db::run(command),
     };
     if let Err(err) = &result {

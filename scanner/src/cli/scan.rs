@@ -66,6 +66,9 @@ pub(super) struct PipelineArgs {
     /// Cache for dependency metadata [default: $ASSAY_CACHE_DIR, else ~/.cache/assay].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Rule-set file [default: the bundled marketplace rule set, rules/policies/default.toml].
+    #[arg(long, value_name = "FILE", env = "ASSAY_RULES")]
+    rules: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -87,6 +90,14 @@ impl PipelineArgs {
         Ok(config)
     }
 
+    /// The rule set to judge by; a broken file is an error listing every diagnostic.
+    pub(super) fn rule_set(&self) -> anyhow::Result<RuleSet> {
+        match &self.rules {
+            None => Ok(RuleSet::builtin()),
+            Some(path) => super::rules::load(path),
+        }
+    }
+
     /// Where the advisory database is.
     pub(super) fn db_location(&self) -> PathBuf {
         self.db.location()
@@ -96,7 +107,7 @@ impl PipelineArgs {
     pub(super) fn scan(&self, path: &std::path::Path, config: &ScanConfig) -> anyhow::Result<ScanOutput> {
         let db = AdvisoryDatabase::open(&self.db.location())?;
         let mut progress = TerminalProgress { enabled: std::io::stderr().is_terminal() };
-        pipeline::scan(path, &db, &RuleSet::builtin(), config, &mut progress)
+        pipeline::scan(path, &db, &self.rule_set()?, config, &mut progress)
             .with_context(|| format!("cannot scan {}", path.display()))
     }
 }

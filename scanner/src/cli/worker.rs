@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use assay_load_runner::TimeSpan;
-use assay_rules::RuleSet;
 use assay_scanner::pipeline::Signer;
 use assay_scanner::stages::audit::AdvisoryDatabase;
 use assay_scanner::worker::{self, FetchLimits, Metrics, Topology, WorkerConfig};
@@ -90,6 +89,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
     // A worker's scans must finish well inside the scan timeout, cargo metadata included.
     scan.metadata.timeout = scan.metadata.timeout.min(args.scan_timeout.0 / 2);
     let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
+    let rules = args.pipeline.rule_set()?;
     let config = WorkerConfig {
         amqp: args.amqp.clone(),
         topology: Topology::new(&args.prefix, args.delivery_limit),
@@ -115,7 +115,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
             wait_for_signal().await;
             let _ = stop_tx.send(true);
         });
-        worker::run(config, db, RuleSet::builtin(), metrics, stop_rx).await?;
+        worker::run(config, db, rules, metrics, stop_rx).await?;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Outcome::Done)

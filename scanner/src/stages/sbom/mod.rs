@@ -7,6 +7,7 @@ mod metadata;
 use std::collections::HashMap;
 
 use assay_report::audit::{AdvisoryMatch, AuditResult, DatabaseIdentity};
+use assay_report::facts::DependencyFact;
 use assay_report::{Finding, Subject, codes};
 use cyclonedx_bom::external_models::date_time::DateTime;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
@@ -81,6 +82,8 @@ pub struct Sbom {
     pub ran_cargo_metadata: bool,
     /// Problems worth a finding.
     pub findings: Vec<Finding>,
+    /// What was learnt about each dependency, for the rules.
+    pub dependencies: Vec<DependencyFact>,
 }
 
 /// The SBOM could not be written.
@@ -109,6 +112,7 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
     let root_ref = Purl::new("cargo", &root_key.0, &root_key.1)
         .map_or_else(|_| format!("pkg:cargo/{}@{}", root_key.0, root_key.1), |purl| purl.to_string());
     let mut unknown_licenses = Vec::new();
+    let mut dependency_facts = Vec::new();
     let mut components = Vec::new();
     for (position, package) in lockfile.packages.iter().enumerate() {
         if Some(position) == root {
@@ -120,6 +124,25 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
             unknown_licenses.push(format!("{} {}", package.name, package.version));
         }
         components.push(dependency_component(package, facts, kind));
+        let origin = Origin::of(package);
+        let mut dependents: Vec<String> = edges
+            .iter()
+            .enumerate()
+            .filter(|(_, targets)| targets.contains(&position))
+            .map(|(parent, _)| lockfile.packages[parent].name.to_string())
+            .collect();
+        dependents.sort();
+        dependents.dedup();
+        dependency_facts.push(DependencyFact {
+            name: package.name.to_string(),
+            version: package.version.to_string(),
+            source_kind: origin.unaudited_kind().unwrap_or("crates-io").to_owned(),
+            source: origin.source_text().to_owned(),
+            license: facts.and_then(|f| f.license.clone()),
+            repository: facts.and_then(|f| f.repository.clone()),
+            kind: dependency_kind(kind).to_owned(),
+            dependents,
+        });
     }
     components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
 
@@ -214,6 +237,10 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
         unknown_licenses: unknown_licenses.len(),
         ran_cargo_metadata: resolved.ran_cargo,
         findings,
+        dependencies: {
+            dependency_facts.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+            dependency_facts
+        },
     })
 }
 

@@ -1,0 +1,278 @@
+//! Rule-set files: parsed with spans first, validated in a second pass so every mistake is reported at
+//! once, each at its line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assay_report::codes;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostic::Diagnostic;
+use crate::{Ban, Level, LicensePolicy, RuleSet};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    version: Spanned<u32>,
+    #[serde(default)]
+    levels: BTreeMap<Spanned<String>, Spanned<String>>,
+    licenses: Option<LicensesDoc>,
+    #[serde(default)]
+    bans: BansDoc,
+    #[serde(default)]
+    sources: SourcesDoc,
+    #[serde(default)]
+    metadata: MetadataDoc,
+    #[serde(default)]
+    build: BuildDoc,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LicensesDoc {
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    exceptions: Vec<ExceptionDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionDoc {
+    #[serde(rename = "crate")]
+    name: String,
+    allow: Vec<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BansDoc {
+    #[serde(default)]
+    deny: Vec<BanDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BanDoc {
+    #[serde(rename = "crate")]
+    name: String,
+    version: Option<Spanned<String>>,
+    #[serde(default)]
+    wrappers: Vec<String>,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SourcesDoc {
+    #[serde(default = "yes")]
+    allow_git: bool,
+    #[serde(default)]
+    allow_registries: Vec<String>,
+}
+
+impl Default for SourcesDoc {
+    fn default() -> Self {
+        Self { allow_git: true, allow_registries: Vec::new() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetadataDoc {
+    #[serde(default)]
+    require: Vec<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct BuildDoc {
+    #[serde(default)]
+    allow_build_scripts: Vec<String>,
+    #[serde(default)]
+    allow_proc_macros: Vec<String>,
+}
+
+/// Manifest fields `[metadata] require` may name.
+const METADATA_FIELDS: [&str; 3] = ["license", "description", "repository"];
+
+/// Parses and validates rule-set text; `path` names it in diagnostics and in the rule set's URI.
+pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagnostic>> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let diagnostic = |offset: usize, key: Option<String>, message: String, help: Option<&str>| Diagnostic {
+        path: path.to_owned(),
+        line: line_of(offset),
+        key,
+        message,
+        help: help.map(str::to_owned),
+    };
+    let file: RuleFile = toml::from_str(text).map_err(|err| {
+        let offset = err.span().map_or(0, |s| s.start);
+        vec![diagnostic(
+            offset,
+            None,
+            err.message().trim().to_owned(),
+            Some("see rules/policies/default.toml for every key"),
+        )]
+    })?;
+
+    let mut problems = Vec::new();
+    if *file.version.get_ref() != 1 {
+        problems.push(diagnostic(
+            file.version.span().start,
+            Some("version".into()),
+            format!("unsupported rule-set version {}", file.version.get_ref()),
+            Some("this assay reads version = 1"),
+        ));
+    }
+    let mut levels = BTreeMap::new();
+    for (code, level) in &file.levels {
+        let key = format!("levels.{}", code.get_ref());
+        if codes::lookup(code.get_ref()).is_none() {
+            problems.push(diagnostic(
+                code.span().start,
+                Some(key.clone()),
+                format!("`{}` is not a finding code", code.get_ref()),
+                Some("`assay rules explain` lists every code"),
+            ));
+        }
+        match Level::parse(level.get_ref()) {
+            Some(parsed) => {
+                levels.insert(code.get_ref().clone(), parsed);
+            }
+            None => problems.push(diagnostic(
+                level.span().start,
+                Some(key),
+                format!("`{}` is not a level", level.get_ref()),
+                Some("use allow, warn, review or deny"),
+            )),
+        }
+    }
+    let spdx_ids = |ids: &[Spanned<String>], key: &str, problems: &mut Vec<Diagnostic>| -> Vec<String> {
+        for id in ids {
+            if spdx::license_id(id.get_ref()).is_none() {
+                let help =
+                    spdx::imprecise_license_id(id.get_ref()).map(|(near, _)| format!("did you mean `{}`?", near.name));
+                problems.push(diagnostic(
+                    id.span().start,
+                    Some(key.to_owned()),
+                    format!("`{}` is not an SPDX licence id", id.get_ref()),
+                    help.as_deref().or(Some("see https://spdx.org/licenses/")),
+                ));
+            }
+        }
+        ids.iter().map(|id| id.get_ref().clone()).collect()
+    };
+    let licenses = file.licenses.as_ref().map(|doc| LicensePolicy {
+        allow: spdx_ids(&doc.allow, "licenses.allow", &mut problems),
+        exceptions: doc
+            .exceptions
+            .iter()
+            .map(|exception| {
+                (exception.name.clone(), spdx_ids(&exception.allow, "licenses.exceptions.allow", &mut problems))
+            })
+            .collect(),
+    });
+    let mut bans = Vec::new();
+    for ban in &file.bans.deny {
+        let version = match &ban.version {
+            None => None,
+            Some(text) => match semver::VersionReq::parse(text.get_ref()) {
+                Ok(req) => Some(req),
+                Err(err) => {
+                    problems.push(diagnostic(
+                        text.span().start,
+                        Some("bans.deny.version".into()),
+                        format!("`{}` is not a version requirement: {err}", text.get_ref()),
+                        Some("write e.g. \"<0.9.80\" or \">=1, <1.4\""),
+                    ));
+                    None
+                }
+            },
+        };
+        bans.push(Ban { name: ban.name.clone(), version, wrappers: ban.wrappers.clone(), reason: ban.reason.clone() });
+    }
+    for field in &file.metadata.require {
+        if !METADATA_FIELDS.contains(&field.get_ref().as_str()) {
+            problems.push(diagnostic(
+                field.span().start,
+                Some("metadata.require".into()),
+                format!("`{}` is not a required-metadata field", field.get_ref()),
+                Some("use license, description or repository"),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|d| d.line);
+        return Err(problems);
+    }
+    Ok(RuleSet {
+        uri,
+        levels,
+        licenses,
+        bans,
+        allow_git: file.sources.allow_git,
+        allow_registries: file.sources.allow_registries,
+        metadata_required: file.metadata.require.iter().map(|f| f.get_ref().clone()).collect(),
+        allow_build_scripts: file.build.allow_build_scripts,
+        allow_proc_macros: file.build.allow_proc_macros,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<(usize, String)> {
+        parse(text, Path::new("rules.toml"), "file:rules.toml".into())
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d.line, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn the_bundled_rule_set_is_valid() {
+        assert_eq!(problems(include_str!("../policies/default.toml")), Vec::new());
+    }
+
+    #[test]
+    fn each_kind_of_mistake_points_at_its_line() {
+        let cases = [
+            ("version = 1\n[levels\n", 2, "unclosed table"),
+            ("version = 1\n[licenses]\nallow = [\"MIT\"]\nforbid = []\n", 4, "unknown field `forbid`"),
+            ("version = 1\n[sources]\nallow-git = \"no\"\n", 3, "invalid type"),
+            (
+                "version = 1\n[licenses]\nallow = [\n  \"MIT\",\n  \"Apache2\",\n]\n",
+                5,
+                "`Apache2` is not an SPDX licence id",
+            ),
+            ("version = 1\n[[bans.deny]]\ncrate = \"x\"\nversion = \"<<1\"\n", 4, "is not a version requirement"),
+            (
+                "version = 1\n[levels]\nvulnerability = \"deny\"\nno-such-code = \"warn\"\n",
+                4,
+                "`no-such-code` is not a finding code",
+            ),
+            ("version = 1\n[levels]\nvulnerability = \"fatal\"\n", 3, "`fatal` is not a level"),
+        ];
+        for (text, line, words) in cases {
+            let found = problems(text);
+            assert!(
+                found.iter().any(|(l, message)| *l == line && message.contains(words)),
+                "expected line {line} `{words}` in {found:?} for:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_near_miss_licence_gets_a_suggestion() {
+        let err =
+            parse("version = 1\n[licenses]\nallow = [\"apache-2\"]\n", Path::new("r.toml"), String::new()).unwrap_err();
+        assert!(err[0].help.as_deref().unwrap_or("").contains("Apache-2.0"), "{:?}", err[0]);
+    }
+}

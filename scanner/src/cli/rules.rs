@@ -1,0 +1,78 @@
+//! `assay rules`: check a rule-set file, explain a finding code.
+
+use std::path::{Path, PathBuf};
+
+use assay_report::codes;
+use assay_rules::{Level, RuleSet};
+use clap::Subcommand;
+
+use super::Outcome;
+
+#[derive(Subcommand)]
+pub(super) enum RulesCommand {
+    /// Validate a rule-set file: print every diagnostic (file:line, key, hint); exit 2 on errors.
+    Check {
+        /// The rule-set file.
+        file: PathBuf,
+    },
+    /// Explain a finding code (or list them all): what it means and its level in a rule set.
+    Explain {
+        /// The code, e.g. `undeclared-network`; omit to list every code.
+        code: Option<String>,
+        /// Rule set whose level to show [default: the bundled one].
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
+}
+
+/// Loads a rule-set file, turning its diagnostics into one error that lists them all.
+pub(super) fn load(path: &Path) -> anyhow::Result<RuleSet> {
+    RuleSet::load(path).map_err(|diagnostics| {
+        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the rule set {} has {} error(s):\n{}", path.display(), listed.len(), listed.join("\n"))
+    })
+}
+
+pub(super) fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
+    match command {
+        RulesCommand::Check { file } => {
+            let rules = load(&file)?;
+            let identity = rules.identity();
+            println!("{}: ok (sha256 {})", file.display(), identity.sha256);
+            Ok(Outcome::Done)
+        }
+        RulesCommand::Explain { code, rules } => {
+            let rules = match &rules {
+                Some(path) => load(path)?,
+                None => RuleSet::builtin(),
+            };
+            let level = |id: &str| match rules.level(id) {
+                Some(Level::Allow) => "allow".to_owned(),
+                Some(Level::At(severity)) => severity.to_string(),
+                None => "unknown".to_owned(),
+            };
+            match code {
+                None => {
+                    for code in codes::ALL {
+                        println!("{:<28} {:<7} {}", code.id, level(code.id), code.summary);
+                    }
+                    Ok(Outcome::Done)
+                }
+                Some(id) => {
+                    let Some(code) = codes::lookup(&id) else {
+                        anyhow::bail!("`{id}` is not a finding code; `assay rules explain` lists them");
+                    };
+                    println!(
+                        "{}\n  {}\n  built-in level: {}\n  level in this rule set: {}",
+                        code.id,
+                        code.summary,
+                        code.default_severity,
+                        level(code.id)
+                    );
+                    println!("  change it with:  [levels] {} = \"allow|warn|review|deny\"", code.id);
+                    Ok(Outcome::Done)
+                }
+            }
+        }
+    }
+}
