@@ -133,6 +133,20 @@ pub struct Finding {
     /// How to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The waiver that accepts this finding; a waived finding stays in the report but not in the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Waived>,
+}
+
+/// The waiver a finding is covered by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waived {
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub approver: String,
+    /// Last day the waiver holds (YYYY-MM-DD).
+    pub expires: String,
 }
 
 impl Finding {
@@ -144,6 +158,7 @@ impl Finding {
             message: message.into(),
             location: None,
             help: None,
+            waived: None,
         }
     }
 

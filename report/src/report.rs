@@ -25,7 +25,7 @@ pub enum Verdict {
 impl Verdict {
     /// The verdict that these findings call for: any `deny` rejects, else any `review` asks for review.
     pub fn from_findings(findings: &[Finding]) -> Self {
-        match findings.iter().map(|f| f.severity).max() {
+        match findings.iter().filter(|f| f.waived.is_none()).map(|f| f.severity).max() {
             Some(Severity::Deny) => Self::Rejected,
             Some(Severity::Review) => Self::NeedsReview,
             _ => Self::Accepted,
@@ -240,9 +240,9 @@ pub struct AcceptanceReport {
 }
 
 impl AcceptanceReport {
-    /// Number of findings at a severity.
+    /// Number of unwaived findings at a severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings.iter().filter(|f| f.severity == severity && f.waived.is_none()).count()
     }
 }
 

@@ -86,6 +86,13 @@ fn result(finding: &Finding, index: usize) -> Value {
     if let Some(location) = &finding.location {
         result["locations"] = json!([sarif_location(location)]);
     }
+    if let Some(waived) = &finding.waived {
+        result["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("{} (approved by {}, until {})", waived.reason, waived.approver, waived.expires),
+        }]);
+    }
     result
 }
 

@@ -55,6 +55,9 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         for finding in &report.findings {
             let location = finding.location.as_ref().map(ToString::to_string).unwrap_or_default();
             let mut message = finding.message.clone();
+            if let Some(waived) = &finding.waived {
+                let _ = write!(message, " — WAIVED by {} until {}: {}", waived.approver, waived.expires, waived.reason);
+            }
             if let Some(help) = &finding.help {
                 let _ = write!(message, " — {help}");
             }

@@ -26,6 +26,23 @@ struct RuleFile {
     metadata: MetadataDoc,
     #[serde(default)]
     build: BuildDoc,
+    #[serde(default)]
+    rego: Vec<Spanned<String>>,
+    #[serde(default)]
+    waivers: Vec<WaiverDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiverDoc {
+    code: Spanned<String>,
+    asset: String,
+    version: Option<Spanned<String>>,
+    sha256: Option<String>,
+    package: Option<String>,
+    reason: Spanned<String>,
+    approver: String,
+    expires: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +213,76 @@ pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagno
         };
         bans.push(Ban { name: ban.name.clone(), version, wrappers: ban.wrappers.clone(), reason: ban.reason.clone() });
     }
+    let mut waivers = Vec::new();
+    for waiver in &file.waivers {
+        let code = waiver.code.get_ref();
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            problems.push(diagnostic(
+                waiver.code.span().start,
+                Some("waivers.code".into()),
+                format!("`{code}` is not a finding code"),
+                None,
+            ));
+        }
+        let version = waiver.version.as_ref().and_then(|text| match semver::VersionReq::parse(text.get_ref()) {
+            Ok(req) => Some(req),
+            Err(err) => {
+                problems.push(diagnostic(
+                    text.span().start,
+                    Some("waivers.version".into()),
+                    format!("`{}` is not a version requirement: {err}", text.get_ref()),
+                    None,
+                ));
+                None
+            }
+        });
+        let expires = match waiver.expires.get_ref().parse::<jiff::civil::Date>() {
+            Ok(date) => Some(date),
+            Err(_) => {
+                problems.push(diagnostic(
+                    waiver.expires.span().start,
+                    Some("waivers.expires".into()),
+                    format!("`{}` is not a date", waiver.expires.get_ref()),
+                    Some("write YYYY-MM-DD; every waiver expires"),
+                ));
+                None
+            }
+        };
+        if waiver.reason.get_ref().trim().is_empty() {
+            problems.push(diagnostic(
+                waiver.reason.span().start,
+                Some("waivers.reason".into()),
+                "a waiver needs a reason".to_owned(),
+                None,
+            ));
+        }
+        if let Some(expires) = expires {
+            waivers.push(crate::Waiver {
+                code: code.clone(),
+                asset: waiver.asset.clone(),
+                version,
+                sha256: waiver.sha256.as_ref().map(|s| s.to_ascii_lowercase()),
+                package: waiver.package.clone(),
+                reason: waiver.reason.get_ref().clone(),
+                approver: waiver.approver.clone(),
+                expires,
+            });
+        }
+    }
+    let rego_patterns: Vec<(String, usize)> =
+        file.rego.iter().map(|p| (p.get_ref().clone(), line_of(p.span().start))).collect();
+    let rego = if rego_patterns.is_empty() || !problems.is_empty() {
+        None
+    } else {
+        let base = path.parent().unwrap_or(Path::new("."));
+        match crate::rego::RegoRules::load(base, &rego_patterns, path) {
+            Ok(rules) => Some(rules),
+            Err(diagnostics) => {
+                problems.extend(diagnostics);
+                None
+            }
+        }
+    };
     for field in &file.metadata.require {
         if !METADATA_FIELDS.contains(&field.get_ref().as_str()) {
             problems.push(diagnostic(
@@ -220,6 +307,8 @@ pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagno
         metadata_required: file.metadata.require.iter().map(|f| f.get_ref().clone()).collect(),
         allow_build_scripts: file.build.allow_build_scripts,
         allow_proc_macros: file.build.allow_proc_macros,
+        rego,
+        waivers,
     })
 }
 

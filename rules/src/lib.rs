@@ -7,6 +7,7 @@
 mod checks;
 pub mod diagnostic;
 mod file;
+mod rego;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -98,6 +99,43 @@ pub struct RuleSet {
     metadata_required: Vec<String>,
     allow_build_scripts: Vec<String>,
     allow_proc_macros: Vec<String>,
+    rego: Option<rego::RegoRules>,
+    waivers: Vec<Waiver>,
+}
+
+/// An accepted risk: findings of `code` for `asset` are kept, marked waived, and left out of the verdict
+/// until `expires`.
+#[derive(Clone, Debug)]
+pub struct Waiver {
+    /// Finding code.
+    pub code: String,
+    /// Asset (package) name.
+    pub asset: String,
+    /// Asset versions covered (all when `None`).
+    pub version: Option<semver::VersionReq>,
+    /// Pinned to this archive, when set.
+    pub sha256: Option<String>,
+    /// Only findings about this dependency, when set.
+    pub package: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Who accepted it.
+    pub approver: String,
+    /// Last day it holds.
+    pub expires: jiff::civil::Date,
+}
+
+/// The asset a verdict is for, as waivers match it.
+#[derive(Clone, Debug)]
+pub struct JudgedAsset {
+    /// Package name.
+    pub name: String,
+    /// Package version.
+    pub version: String,
+    /// The archive's sha256.
+    pub sha256: String,
+    /// Today, for waiver expiry.
+    pub today: jiff::civil::Date,
 }
 
 impl RuleSet {
@@ -176,18 +214,41 @@ impl RuleSet {
             self.allow_build_scripts.join(","),
             self.allow_proc_macros.join(",")
         ));
+        for waiver in &self.waivers {
+            let version = waiver.version.as_ref().map(ToString::to_string).unwrap_or_else(|| "*".to_owned());
+            canonical.push_str(&format!(
+                "waiver {}:{}@{version} sha256={} package={} approver={} expires={}\n",
+                waiver.code,
+                waiver.asset,
+                waiver.sha256.as_deref().unwrap_or("*"),
+                waiver.package.as_deref().unwrap_or("*"),
+                waiver.approver,
+                waiver.expires
+            ));
+        }
+        if let Some(rego) = &self.rego {
+            for (file, sha256) in rego.digests() {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                canonical.push_str(&format!("rego {name}={sha256}\n"));
+            }
+        }
         let sha256 = Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         RulesIdentity { uri: self.uri.clone(), sha256 }
     }
 
-    /// The findings the built-in policy checks call for, given the facts.
+    /// The findings the built-in policy checks and the custom Rego rules call for, given the facts.
     pub fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        checks::evaluate(self, facts)
+        let mut findings = checks::evaluate(self, facts);
+        if let Some(rego) = &self.rego {
+            findings.extend(rego.evaluate(facts));
+        }
+        findings
     }
 
     /// Applies levels to the findings (drops `allow`ed ones and the build-script / proc-macro findings of
     /// allow-listed assets), sorts them, and returns the verdict.
-    pub fn judge(&self, findings: &mut Vec<Finding>, asset_name: Option<&str>) -> Verdict {
+    pub fn judge(&self, findings: &mut Vec<Finding>, asset: Option<&JudgedAsset>) -> Verdict {
+        let asset_name = asset.map(|a| a.name.as_str());
         let allow_listed = |code: &str| match (code, asset_name) {
             ("build-script", Some(name)) => self.allow_build_scripts.iter().any(|a| a == name),
             ("proc-macro", Some(name)) => self.allow_proc_macros.iter().any(|a| a == name),
@@ -199,8 +260,73 @@ impl RuleSet {
                 finding.severity = severity;
             }
         }
+        if let Some(asset) = asset {
+            self.apply_waivers(findings, asset);
+        }
         Finding::sort(findings);
         Verdict::from_findings(findings)
+    }
+
+    /// Marks the findings this asset's active waivers cover; reports expired and unused waivers.
+    fn apply_waivers(&self, findings: &mut Vec<Finding>, asset: &JudgedAsset) {
+        let mut extra = Vec::new();
+        for waiver in &self.waivers {
+            let applies = waiver.asset == asset.name
+                && waiver
+                    .version
+                    .as_ref()
+                    .is_none_or(|req| semver::Version::parse(&asset.version).is_ok_and(|v| req.matches(&v)))
+                && waiver.sha256.as_ref().is_none_or(|sha| *sha == asset.sha256);
+            if !applies {
+                continue;
+            }
+            let covers = |finding: &Finding| {
+                finding.code == waiver.code
+                    && waiver.package.as_ref().is_none_or(|package| {
+                        matches!(&finding.location, Some(assay_report::Location::Package { name, .. }) if name == package)
+                    })
+            };
+            if asset.today > waiver.expires {
+                extra.push(
+                    Finding::new(
+                        &codes::WAIVER_EXPIRED,
+                        format!(
+                            "the waiver of `{}` approved by {} expired on {}; the findings it covered count again",
+                            waiver.code, waiver.approver, waiver.expires
+                        ),
+                    )
+                    .help("renew it with a new expiry date, or fix the finding"),
+                );
+                continue;
+            }
+            let mut used = false;
+            for finding in findings.iter_mut().filter(|f| covers(f) && f.waived.is_none()) {
+                finding.waived = Some(assay_report::Waived {
+                    reason: waiver.reason.clone(),
+                    approver: waiver.approver.clone(),
+                    expires: waiver.expires.to_string(),
+                });
+                used = true;
+            }
+            if !used {
+                extra.push(
+                    Finding::new(
+                        &codes::WAIVER_UNUSED,
+                        format!(
+                            "the waiver of `{}` approved by {} matches no finding of this asset",
+                            waiver.code, waiver.approver
+                        ),
+                    )
+                    .help("remove it, or correct its code, package or version"),
+                );
+            }
+        }
+        for mut finding in extra {
+            if let Some(Level::At(severity)) = self.level(&finding.code) {
+                finding.severity = severity;
+            }
+            findings.push(finding);
+        }
     }
 }
 
@@ -282,6 +408,7 @@ mod tests {
                 dependency("forked", "0.1.0", "MIT", "git", &["demo"]),
                 dependency("fine", "1.0.0", "MIT OR Apache-2.0", "crates-io", &["demo"]),
             ],
+            ..Facts::default()
         };
         let found: Vec<(String, String)> = rules
             .evaluate(&facts)

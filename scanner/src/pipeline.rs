@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use assay_report::dsse::Envelope;
-use assay_report::facts::Facts;
+use assay_report::facts::{AdvisoryFact, FACTS_SCHEMA, Facts};
 use assay_report::intoto::{self, AttestationSettings};
 use assay_report::keys::key_id;
 use assay_report::{
     AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, SignatureStatus, StageRecord,
     StageStatus, Subject, Tool, render_summary,
 };
-use assay_rules::RuleSet;
+use assay_rules::{JudgedAsset, RuleSet};
 use ed25519_dalek::SigningKey;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -173,6 +173,7 @@ pub fn scan(
     let mut asset = None;
     let mut audit_result = None;
     let mut sbom_output = None;
+    let mut source_facts = None;
     match intake.root.as_deref() {
         Some(root) if intake_ok => {
             progress.stage("asset");
@@ -225,6 +226,7 @@ pub fn scan(
                     findings.extend(facts.findings.iter().cloned());
                     findings.extend(source::compare(&facts, manifest, loaded.contract.as_ref()));
                     stages.push(record("source", true, clock, None));
+                    source_facts = Some(facts);
                 }
                 None => stages.push(skipped("source", "no readable Cargo.toml")),
             }
@@ -255,12 +257,30 @@ pub fn scan(
         },
     ));
 
-    let facts =
-        asset.as_ref().and_then(|a| a.facts(sbom_output.as_ref().map(|s| s.dependencies.clone()).unwrap_or_default()));
+    let facts = asset.as_ref().and_then(|loaded| {
+        Some(Facts {
+            schema: FACTS_SCHEMA.to_owned(),
+            asset: loaded.facts(&intake.subject.sha256)?,
+            contract: loaded.contract.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+            dependencies: sbom_output.as_ref().map(|s| s.dependencies.clone()).unwrap_or_default(),
+            advisories: audit_result
+                .iter()
+                .flat_map(|a| a.vulnerabilities.iter().chain(&a.warnings))
+                .map(AdvisoryFact::from)
+                .collect(),
+            source: source_facts.iter().flat_map(|s: &source::SourceFacts| &s.uses).map(source::fact).collect(),
+        })
+    });
     if let Some(facts) = &facts {
         findings.extend(rules.evaluate(facts));
     }
-    let verdict = rules.judge(&mut findings, facts.as_ref().map(|f| f.asset.name.as_str()));
+    let judged = facts.as_ref().map(|f| JudgedAsset {
+        name: f.asset.name.clone(),
+        version: f.asset.version.clone(),
+        sha256: f.asset.sha256.clone(),
+        today: started_at.to_zoned(jiff::tz::TimeZone::UTC).date(),
+    });
+    let verdict = rules.judge(&mut findings, judged.as_ref());
     let finished_at = Timestamp::now();
     let sbom_summary = sbom_output.as_ref().map(|generated| SbomSummary {
         file: SBOM_FILE.to_owned(),

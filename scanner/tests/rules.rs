@@ -127,3 +127,83 @@ fn dependency_licences_are_judged_against_the_allow_list() {
             .any(|d| d["name"] == "smallvec" && d["license"] == "MIT/Apache-2.0")
     );
 }
+
+#[test]
+fn a_rego_rule_rejects_pii_connectors_with_unaccountable_dependencies() {
+    let sandbox = Sandbox::new();
+    let rules = fixture("rules/pii/rules.toml");
+    let rules = rules.to_str().unwrap();
+    assert_eq!(exit_code(&sandbox.scan(&fixture("connectors/pii-handler"), &["--rules", rules])), 1);
+    let report = sandbox.report();
+    let custom = finding(&report, "pii-dependency-without-repository");
+    assert_eq!(custom["severity"], "deny");
+    assert_eq!(custom["location"]["name"], "vendored-parser");
+    assert!(custom["message"].as_str().unwrap().contains("handles pii"));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox.path("out/findings.sarif")).unwrap()).unwrap();
+    let rules_list = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules_list.iter().any(|r| r["id"] == "pii-dependency-without-repository"), "custom codes get a descriptor");
+
+    // The same rule is silent on a connector without personal data.
+    assert_eq!(exit_code(&sandbox.scan(&fixture("connectors/echo"), &["--rules", rules])), 0);
+    assert!(!codes(&sandbox.report()).contains(&"pii-dependency-without-repository".to_owned()));
+}
+
+#[test]
+fn a_broken_rego_rule_is_reported_at_its_file_and_line() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path("in/policies")).unwrap();
+    std::fs::write(
+        sandbox.path("in/policies/bad.rego"),
+        "package assay.bad\n\nimport rego.v1\n\ndeny contains x if {\n  x := {\"code\": 1\n}\n",
+    )
+    .unwrap();
+    let rules = sandbox.input("rules.toml", b"version = 1\nrego = [\"policies/*.rego\"]\n");
+    let output = sandbox.assay().args(["rules", "check"]).arg(&rules).output().unwrap();
+    assert_eq!(exit_code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.rego:8: error: Rego:"), "{stderr}");
+    let missing = sandbox.input("missing.toml", b"version = 1\n\nrego = [\"nowhere/*.rego\"]\n");
+    let output = sandbox.assay().args(["rules", "check"]).arg(&missing).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("missing.toml:3: error:"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn waivers_accept_findings_until_they_expire_and_unused_ones_are_reported() {
+    let sandbox = Sandbox::new();
+    let base = "version = 1\n[levels]\nunaudited-source = \"allow\"\n[sources]\nallow-git = true\n";
+    let waiver = |expires: &str, code: &str| {
+        format!(
+            "{base}[[waivers]]\ncode = \"{code}\"\nasset = \"vulnerable-component\"\nversion = \"0.3\"\npackage = \"smallvec\"\nreason = \"not reachable: insert_many is never called\"\napprover = \"security@marketplace.example\"\nexpires = \"{expires}\"\n"
+        )
+    };
+    let active = sandbox.input("active.toml", waiver("2999-12-31", "vulnerability").as_bytes());
+    assert_eq!(exit_code(&sandbox.scan(&fixture("connectors/vulnerable"), &["--rules", active.to_str().unwrap()])), 0);
+    let report = sandbox.report();
+    let waived = finding(&report, "vulnerability");
+    assert_eq!(waived["waived"]["approver"], "security@marketplace.example", "waived findings stay in the report");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox.path("out/findings.sarif")).unwrap()).unwrap();
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "vulnerability")
+        .unwrap()
+        .clone();
+    assert_eq!(result["suppressions"][0]["kind"], "external");
+
+    let expired = sandbox.input("expired.toml", waiver("2020-01-01", "vulnerability").as_bytes());
+    assert_eq!(exit_code(&sandbox.scan(&fixture("connectors/vulnerable"), &["--rules", expired.to_str().unwrap()])), 1);
+    let report = sandbox.report();
+    assert!(finding(&report, "vulnerability").get("waived").is_none(), "an expired waiver no longer waives");
+    assert!(finding(&report, "waiver-expired")["message"].as_str().unwrap().contains("expired on 2020-01-01"));
+
+    let unused = sandbox.input("unused.toml", waiver("2999-12-31", "unsound").as_bytes());
+    sandbox.scan(&fixture("connectors/vulnerable"), &["--rules", unused.to_str().unwrap()]);
+    assert!(finding(&sandbox.report(), "waiver-unused")["message"].as_str().unwrap().contains("`unsound`"));
+}

@@ -9,7 +9,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use assay_report::facts::{AssetFacts, DependencyFact, Facts};
+use assay_report::facts::AssetFacts;
 use assay_report::{AssetSummary, Finding, Location, codes};
 use rustsec::Lockfile;
 
@@ -105,22 +105,21 @@ impl Asset {
         Ok(Self { root: root.to_owned(), manifest, contract, lockfile, findings })
     }
 
-    /// The asset as the rules see it, with the dependencies the SBOM stage learnt about.
-    pub fn facts(&self, dependencies: Vec<DependencyFact>) -> Option<Facts> {
+    /// The asset as the rules see it; `sha256` is the submitted archive's.
+    pub fn facts(&self, sha256: &str) -> Option<AssetFacts> {
         let manifest = self.manifest.as_ref()?;
-        Some(Facts {
-            asset: AssetFacts {
-                name: manifest.name.clone(),
-                version: manifest.version.clone(),
-                kind: self.contract.as_ref().map(|c| c.kind.as_str().to_owned()),
-                data_classes: self.contract.as_ref().map(|c| c.data_classes.clone()).unwrap_or_default(),
-                license: manifest.license.clone(),
-                repository: manifest.repository.clone(),
-                description: manifest.description.clone(),
-                build_script: manifest.build_script.is_some(),
-                proc_macro: manifest.proc_macro,
-            },
-            dependencies,
+        Some(AssetFacts {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            kind: self.contract.as_ref().map(|c| c.kind.as_str().to_owned()),
+            publisher: self.contract.as_ref().map(|c| c.publisher.clone()),
+            data_classes: self.contract.as_ref().map(|c| c.data_classes.clone()).unwrap_or_default(),
+            license: manifest.license.clone(),
+            repository: manifest.repository.clone(),
+            description: manifest.description.clone(),
+            build_script: manifest.build_script.is_some(),
+            proc_macro: manifest.proc_macro,
+            sha256: sha256.to_owned(),
         })
     }
 

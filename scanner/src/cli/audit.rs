@@ -50,7 +50,7 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
 
     let mut findings = audit::findings(&result);
     findings.extend(db.staleness(jiff::Timestamp::now(), args.db.max_db_age));
-    let verdict = RuleSet::builtin().judge(&mut findings, root.as_ref().map(|(name, _)| name.as_str()));
+    let verdict = RuleSet::builtin().judge(&mut findings, None);
 
     match args.format {
         Format::Json => {

@@ -138,6 +138,7 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
             version: package.version.to_string(),
             source_kind: origin.unaudited_kind().unwrap_or("crates-io").to_owned(),
             source: origin.source_text().to_owned(),
+            checksum: package.checksum.as_ref().map(ToString::to_string),
             license: facts.and_then(|f| f.license.clone()),
             repository: facts.and_then(|f| f.repository.clone()),
             kind: dependency_kind(kind).to_owned(),

@@ -30,6 +30,23 @@ pub enum Capability {
     IncludeOutsideSrc,
 }
 
+impl Capability {
+    /// The kebab-case name used in facts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Network => "network",
+            Self::Listen => "listen",
+            Self::FilesystemRead => "filesystem-read",
+            Self::FilesystemWrite => "filesystem-write",
+            Self::Process => "process",
+            Self::Env => "env",
+            Self::Unsafe => "unsafe",
+            Self::Ffi => "ffi",
+            Self::IncludeOutsideSrc => "include-outside-src",
+        }
+    }
+}
+
 /// One use of a capability in the source.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Use {

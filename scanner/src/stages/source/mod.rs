@@ -74,6 +74,16 @@ pub fn analyse(root: &Path) -> SourceFacts {
     facts
 }
 
+/// A use as the rules' facts describe it.
+pub fn fact(used: &Use) -> assay_report::facts::SourceFact {
+    assay_report::facts::SourceFact {
+        capability: used.capability.as_str().to_owned(),
+        file: used.file.clone(),
+        line: used.line,
+        detail: used.detail.clone(),
+    }
+}
+
 /// Findings for uses the contract does not declare, at the line that uses them; plus the build script,
 /// proc-macro and includes from outside `src/` that always deserve a look.
 pub fn compare(facts: &SourceFacts, manifest: &Manifest, contract: Option<&Contract>) -> Vec<Finding> {
