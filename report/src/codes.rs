@@ -78,6 +78,8 @@ codes! {
     BANNED_CRATE = "banned-crate", Deny, "A dependency is banned by the rule set.";
     SOURCE_NOT_ALLOWED = "source-not-allowed", Deny, "A dependency comes from a source the rule set does not allow (git, another registry).";
     METADATA_MISSING = "metadata-missing", Warn, "The manifest lacks metadata the rule set requires (licence, repository, description).";
+    CAPABILITY_FORBIDDEN = "capability-forbidden", Deny, "The asset declares or uses a capability the rule set forbids for its kind or data class.";
+    BUDGET_OVER_CEILING = "budget-over-ceiling", Deny, "A performance budget in the contract is looser than the rule set's ceiling.";
     CUSTOM_RULE_FAILED = "custom-rule-failed", Review, "A custom Rego rule could not be evaluated, so a human reviews the asset.";
     WAIVER_EXPIRED = "waiver-expired", Warn, "A waiver for this asset has expired and no longer waives anything.";
     WAIVER_UNUSED = "waiver-unused", Warn, "A waiver for this asset matches no finding; remove it or fix its scope.";

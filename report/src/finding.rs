@@ -133,9 +133,22 @@ pub struct Finding {
     /// How to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The advisory behind an advisory finding (`vulnerability`, `unmaintained`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<AdvisoryRef>,
     /// The waiver that accepts this finding; a waived finding stays in the report but not in the verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waived: Option<Waived>,
+}
+
+/// The advisory an advisory finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvisoryRef {
+    /// Advisory id.
+    pub id: String,
+    /// CVSS qualitative severity (`none`, `low`, `medium`, `high`, `critical`), when the advisory has a vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss_severity: Option<String>,
 }
 
 /// The waiver a finding is covered by.
@@ -158,6 +171,7 @@ impl Finding {
             message: message.into(),
             location: None,
             help: None,
+            advisory: None,
             waived: None,
         }
     }
@@ -171,6 +185,12 @@ impl Finding {
     /// The same finding with a hint on how to fix it.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// The same finding, about an advisory.
+    pub fn about_advisory(mut self, id: &str, cvss_severity: Option<&str>) -> Self {
+        self.advisory = Some(AdvisoryRef { id: id.to_owned(), cvss_severity: cvss_severity.map(str::to_owned) });
         self
     }
 

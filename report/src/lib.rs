@@ -15,7 +15,7 @@ mod summary;
 pub mod trust;
 pub mod verify;
 
-pub use finding::{Finding, Location, Severity, Waived};
+pub use finding::{AdvisoryRef, Finding, Location, Severity, Waived};
 pub use report::{
     AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, RulesIdentity, SbomSummary, ScanOptions, SignatureStatus,
     StageRecord, StageStatus, Subject, SubjectKind, Tool, Verdict,

@@ -27,6 +27,12 @@ struct RuleFile {
     #[serde(default)]
     build: BuildDoc,
     #[serde(default)]
+    advisories: AdvisoriesDoc,
+    #[serde(default)]
+    capabilities: CapabilitiesDoc,
+    #[serde(default)]
+    ceilings: CeilingsDoc,
+    #[serde(default)]
     rego: Vec<Spanned<String>>,
     #[serde(default)]
     waivers: Vec<WaiverDoc>,
@@ -97,6 +103,46 @@ impl Default for SourcesDoc {
 fn yes() -> bool {
     true
 }
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AdvisoriesDoc {
+    severity_threshold: Option<Spanned<String>>,
+}
+
+/// CVSS qualitative severities, lowest first.
+pub(crate) const CVSS_SEVERITIES: [&str; 5] = ["none", "low", "medium", "high", "critical"];
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesDoc {
+    #[serde(default)]
+    forbid: Vec<ForbidDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ForbidDoc {
+    kind: Option<String>,
+    data_class: Option<String>,
+    capabilities: Vec<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CeilingsDoc {
+    p50: Option<Spanned<String>>,
+    p95: Option<Spanned<String>>,
+    p99: Option<Spanned<String>>,
+    error_rate: Option<Spanned<String>>,
+    min_rps: Option<f64>,
+    max_rss: Option<Spanned<String>>,
+    startup: Option<Spanned<String>>,
+}
+
+/// Capabilities `[capabilities] forbid` may name.
+pub(crate) const CAPABILITIES: [&str; 6] =
+    ["network", "filesystem-read", "filesystem-write", "process", "env", "unsafe"];
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +259,64 @@ pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagno
         };
         bans.push(Ban { name: ban.name.clone(), version, wrappers: ban.wrappers.clone(), reason: ban.reason.clone() });
     }
+    if let Some(threshold) = &file.advisories.severity_threshold
+        && !CVSS_SEVERITIES.contains(&threshold.get_ref().as_str())
+    {
+        problems.push(diagnostic(
+            threshold.span().start,
+            Some("advisories.severity-threshold".into()),
+            format!("`{}` is not a CVSS severity", threshold.get_ref()),
+            Some("use none, low, medium, high or critical"),
+        ));
+    }
+    let mut forbidden = Vec::new();
+    for rule in &file.capabilities.forbid {
+        for capability in &rule.capabilities {
+            if !CAPABILITIES.contains(&capability.get_ref().as_str()) {
+                problems.push(diagnostic(
+                    capability.span().start,
+                    Some("capabilities.forbid.capabilities".into()),
+                    format!("`{}` is not a capability", capability.get_ref()),
+                    Some("use network, filesystem-read, filesystem-write, process, env or unsafe"),
+                ));
+            }
+        }
+        forbidden.push(crate::Forbidden {
+            kind: rule.kind.clone(),
+            data_class: rule.data_class.clone(),
+            capabilities: rule.capabilities.iter().map(|c| c.get_ref().clone()).collect(),
+        });
+    }
+    let mut ceilings =
+        assay_load_runner::Budget { min_rps: file.ceilings.min_rps, ..assay_load_runner::Budget::default() };
+    {
+        let doc = &file.ceilings;
+        let mut quantity = |value: &Option<Spanned<String>>, key: &str| -> Option<String> {
+            let value = value.as_ref()?;
+            Some(value.get_ref().clone()).filter(|_| {
+                let valid = match key {
+                    "error-rate" => value.get_ref().parse::<assay_load_runner::Percent>().map(|_| ()),
+                    "max-rss" => value.get_ref().parse::<assay_load_runner::ByteSize>().map(|_| ()),
+                    _ => value.get_ref().parse::<assay_load_runner::TimeSpan>().map(|_| ()),
+                };
+                if let Err(message) = &valid {
+                    problems.push(diagnostic(
+                        value.span().start,
+                        Some(format!("ceilings.{key}")),
+                        message.clone(),
+                        None,
+                    ));
+                }
+                valid.is_ok()
+            })
+        };
+        ceilings.p50 = quantity(&doc.p50, "p50").and_then(|v| v.parse().ok());
+        ceilings.p95 = quantity(&doc.p95, "p95").and_then(|v| v.parse().ok());
+        ceilings.p99 = quantity(&doc.p99, "p99").and_then(|v| v.parse().ok());
+        ceilings.error_rate = quantity(&doc.error_rate, "error-rate").and_then(|v| v.parse().ok());
+        ceilings.max_rss = quantity(&doc.max_rss, "max-rss").and_then(|v| v.parse().ok());
+        ceilings.startup = quantity(&doc.startup, "startup").and_then(|v| v.parse().ok());
+    }
     let mut waivers = Vec::new();
     for waiver in &file.waivers {
         let code = waiver.code.get_ref();
@@ -309,6 +413,9 @@ pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagno
         allow_proc_macros: file.build.allow_proc_macros,
         rego,
         waivers,
+        forbidden,
+        ceilings,
+        severity_threshold: file.advisories.severity_threshold.map(|t| t.into_inner()),
     })
 }
 
@@ -348,6 +455,12 @@ mod tests {
                 "`no-such-code` is not a finding code",
             ),
             ("version = 1\n[levels]\nvulnerability = \"fatal\"\n", 3, "`fatal` is not a level"),
+            ("version = 1\n[ceilings]\np95 = \"fast\"\n", 3, "`fast` is not a time span"),
+            (
+                "version = 1\n[capabilities]\nforbid = [{ kind = \"connector\", capabilities = [\"teleport\"] }]\n",
+                3,
+                "`teleport` is not a capability",
+            ),
         ];
         for (text, line, words) in cases {
             let found = problems(text);

@@ -101,6 +101,20 @@ pub struct RuleSet {
     allow_proc_macros: Vec<String>,
     rego: Option<rego::RegoRules>,
     waivers: Vec<Waiver>,
+    forbidden: Vec<Forbidden>,
+    ceilings: assay_load_runner::Budget,
+    severity_threshold: Option<String>,
+}
+
+/// Capabilities an asset of a kind, or handling a data class, may not have.
+#[derive(Clone, Debug)]
+pub struct Forbidden {
+    /// Applies to assets of this kind (`connector`, `component`), when set.
+    pub kind: Option<String>,
+    /// Applies to assets handling this data class, when set.
+    pub data_class: Option<String>,
+    /// Forbidden capabilities (`network`, `filesystem-read`, `filesystem-write`, `process`, `env`, `unsafe`).
+    pub capabilities: Vec<String>,
 }
 
 /// An accepted risk: findings of `code` for `asset` are kept, marked waived, and left out of the verdict
@@ -172,6 +186,11 @@ impl RuleSet {
         self
     }
 
+    /// Upper bounds every contract budget must respect (the load stage applies the stricter of the two).
+    pub fn ceilings(&self) -> &assay_load_runner::Budget {
+        &self.ceilings
+    }
+
     /// The level this rule set gives a code, if it knows the code.
     pub fn level(&self, code: &str) -> Option<Level> {
         self.levels.get(code).copied().or_else(|| codes::lookup(code).map(|c| Level::At(c.default_severity)))
@@ -214,6 +233,15 @@ impl RuleSet {
             self.allow_build_scripts.join(","),
             self.allow_proc_macros.join(",")
         ));
+        for rule in &self.forbidden {
+            canonical.push_str(&format!(
+                "forbid kind={} data-class={} {}\n",
+                rule.kind.as_deref().unwrap_or("*"),
+                rule.data_class.as_deref().unwrap_or("*"),
+                rule.capabilities.join(",")
+            ));
+        }
+        canonical.push_str(&format!("ceilings={}\n", serde_json::to_string(&self.ceilings).unwrap_or_default()));
         for waiver in &self.waivers {
             let version = waiver.version.as_ref().map(ToString::to_string).unwrap_or_else(|| "*".to_owned());
             canonical.push_str(&format!(
@@ -232,6 +260,10 @@ impl RuleSet {
                 canonical.push_str(&format!("rego {name}={sha256}\n"));
             }
         }
+        canonical.push_str(&format!(
+            "advisories.severity-threshold={}\n",
+            self.severity_threshold.as_deref().unwrap_or("none")
+        ));
         let sha256 = Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         RulesIdentity { uri: self.uri.clone(), sha256 }
     }
@@ -255,9 +287,18 @@ impl RuleSet {
             _ => false,
         };
         findings.retain(|finding| self.level(&finding.code) != Some(Level::Allow) && !allow_listed(&finding.code));
+        let rank = |severity: &str| file::CVSS_SEVERITIES.iter().position(|s| *s == severity);
+        let threshold = self.severity_threshold.as_deref().and_then(rank);
         for finding in findings.iter_mut() {
             if let Some(Level::At(severity)) = self.level(&finding.code) {
                 finding.severity = severity;
+            }
+            // Below the CVSS threshold a vulnerability is reported, not blocking; one without a CVSS
+            // vector always counts in full, as in cargo-audit.
+            let cvss = finding.advisory.as_ref().and_then(|a| a.cvss_severity.as_deref()).and_then(rank);
+            let below = finding.code == codes::VULNERABILITY.id && cvss.is_some() && cvss < threshold;
+            if below && finding.severity > Severity::Warn {
+                finding.severity = Severity::Warn;
             }
         }
         if let Some(asset) = asset {
@@ -362,6 +403,26 @@ mod tests {
         let mut findings = vec![Finding::new(&codes::VULNERABILITY, "bad")];
         assert_eq!(rules.judge(&mut findings, None), Verdict::Accepted);
         assert!(findings.is_empty());
+    }
+
+    #[test]
+    fn vulnerabilities_below_the_cvss_threshold_only_warn() {
+        let rules =
+            RuleSet::parse("version = 1\n[advisories]\nseverity-threshold = \"high\"\n", Path::new("r.toml")).unwrap();
+        let vulnerability = |cvss: Option<&str>| {
+            let finding = Finding::new(&codes::VULNERABILITY, "v");
+            match cvss {
+                Some(severity) => finding.about_advisory("RUSTSEC-0000-0000", Some(severity)),
+                None => finding.about_advisory("RUSTSEC-0000-0000", None),
+            }
+        };
+        let mut findings = vec![vulnerability(Some("medium"))];
+        assert_eq!(rules.judge(&mut findings, None), Verdict::Accepted);
+        assert_eq!(findings[0].severity, Severity::Warn);
+        for cvss in [Some("high"), Some("critical"), None] {
+            let mut findings = vec![vulnerability(cvss)];
+            assert_eq!(rules.judge(&mut findings, None), Verdict::Rejected, "{cvss:?}");
+        }
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn custom_finding(item: &serde_json::Value, severity: Severity, package: &str) -
     } else {
         location["package"].as_str().map(|name| Location::package(name, location["version"].as_str().unwrap_or("")))
     };
-    Finding { code, severity, message, location, help: None, waived: None }
+    Finding { code, severity, message, location, help: None, advisory: None, waived: None }
 }
 
 #[cfg(test)]

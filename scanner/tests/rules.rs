@@ -207,3 +207,93 @@ fn waivers_accept_findings_until_they_expire_and_unused_ones_are_reported() {
     sandbox.scan(&fixture("connectors/vulnerable"), &["--rules", unused.to_str().unwrap()]);
     assert!(finding(&sandbox.report(), "waiver-unused")["message"].as_str().unwrap().contains("`unsound`"));
 }
+
+#[test]
+fn facts_follow_their_published_schema() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.assay().args(["rules", "facts-schema"]).output().unwrap();
+    assert_eq!(exit_code(&output), 0);
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    insta::assert_json_snapshot!("facts_schema", schema);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for asset in ["connectors/sneaky", "connectors/vulnerable", "connectors/pii-handler"] {
+        sandbox.scan(&fixture(asset), &[]);
+        let facts: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sandbox.path("out/facts.json")).unwrap()).unwrap();
+        assert_eq!(facts["schema"], "assay.facts/v1");
+        let errors: Vec<String> = validator.iter_errors(&facts).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{asset}: {errors:?}");
+    }
+}
+
+#[test]
+fn forbidden_capabilities_and_budget_ceilings_are_enforced() {
+    let sandbox = Sandbox::new();
+    let strict = sandbox.input(
+        "strict.toml",
+        b"version = 1\n[capabilities]\nforbid = [{ kind = \"connector\", capabilities = [\"network\", \"env\"] }]\n[ceilings]\np95 = \"5ms\"\nmin-rps = 500\n",
+    );
+    sandbox.scan(&fixture("connectors/sneaky"), &["--rules", strict.to_str().unwrap()]);
+    let report = sandbox.report();
+    let forbidden: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "capability-forbidden")
+        .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+        .collect();
+    assert!(forbidden.contains(&"src/main.rs:8".to_owned()), "the use of the network is forbidden: {forbidden:?}");
+    assert!(forbidden.iter().any(|f| f.starts_with("Cargo.toml")), "so is declaring env: {forbidden:?}");
+
+    sandbox.scan(&fixture("connectors/echo"), &["--rules", strict.to_str().unwrap()]);
+    let report = sandbox.report();
+    let over: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "budget-over-ceiling")
+        .map(|f| f["location"]["key"].as_str().unwrap())
+        .collect();
+    assert!(over.contains(&"package.metadata.marketplace.load.budget.p95"), "{over:?}");
+    assert!(over.contains(&"package.metadata.marketplace.load.budget.min-rps"), "{over:?}");
+    assert!(over.contains(&"package.metadata.marketplace.load.scenario[1].budget.p95"), "{over:?}");
+
+    // The bundled ceilings leave the echo connector's budgets alone.
+    sandbox.scan(&fixture("connectors/echo"), &[]);
+    assert!(!codes(&sandbox.report()).contains(&"budget-over-ceiling".to_owned()));
+}
+
+#[test]
+fn rules_test_runs_the_bundled_cases_and_reports_a_failing_one() {
+    let sandbox = Sandbox::new();
+    let run = |dir: &std::path::Path| {
+        sandbox
+            .assay()
+            .args(["rules", "test"])
+            .arg(dir)
+            .arg("--advisory-db")
+            .arg(support::synthetic_db())
+            .output()
+            .unwrap()
+    };
+    let output = run(&fixture("rules/cases"));
+    assert_eq!(exit_code(&output), 0, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4 passed, 0 failed");
+
+    std::fs::create_dir_all(sandbox.path("in/cases")).unwrap();
+    let echo = fixture("connectors/echo");
+    std::fs::write(
+        sandbox.path("in/cases/wrong.toml"),
+        format!("asset = \"{}\"\nverdict = \"rejected\"\ncodes = [\"secret\"]\n", echo.display()),
+    )
+    .unwrap();
+    let output = run(&sandbox.path("in/cases"));
+    assert_eq!(exit_code(&output), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("FAIL  wrong")
+            && stderr.contains("expected rejected, got accepted")
+            && stderr.contains("expected a `secret` finding"),
+        "{stderr}"
+    );
+}

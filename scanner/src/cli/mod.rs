@@ -5,6 +5,7 @@ mod db;
 mod keygen;
 mod render;
 mod rules;
+mod rules_test;
 mod sbom;
 mod scan;
 mod submit;

@@ -15,6 +15,10 @@ pub(super) enum RulesCommand {
         /// The rule-set file.
         file: PathBuf,
     },
+    /// Run rule-set test cases: each `*.toml` in DIR names an asset, a rule set and the expected outcome.
+    Test(super::rules_test::RulesTestArgs),
+    /// Print the JSON Schema of facts.json (the `input` of Rego rules).
+    FactsSchema,
     /// Explain a finding code (or list them all): what it means and its level in a rule set.
     Explain {
         /// The code, e.g. `undeclared-network`; omit to list every code.
@@ -39,6 +43,12 @@ pub(super) fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
             let rules = load(&file)?;
             let identity = rules.identity();
             println!("{}: ok (sha256 {})", file.display(), identity.sha256);
+            Ok(Outcome::Done)
+        }
+        RulesCommand::Test(args) => super::rules_test::run(args),
+        RulesCommand::FactsSchema => {
+            let schema = serde_json::to_string_pretty(&assay_report::facts::facts_schema())?;
+            println!("{schema}");
             Ok(Outcome::Done)
         }
         RulesCommand::Explain { code, rules } => {

@@ -105,7 +105,8 @@ pub fn findings(result: &AuditResult) -> Vec<Finding> {
         findings.push(
             Finding::new(code, format!("{}: {}{severity}", matched.id, matched.title))
                 .at(Location::package(&matched.package, &matched.version))
-                .help(help),
+                .help(help)
+                .about_advisory(&matched.id, matched.cvss_severity.as_deref()),
         );
     }
     for package in &result.unaudited {
