@@ -158,8 +158,11 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     }
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
+        // hyper serves as often as it connects: only its client side is egress.
+        let hyper_client = path.segments.first().is_some_and(|s| s.ident == "hyper")
+            && path.segments.iter().any(|s| s.ident == "client" || s.ident == "Client");
         if let Some(first) = path.segments.first()
-            && CLIENT_CRATES.contains(&first.ident.to_string().as_str())
+            && (CLIENT_CRATES.contains(&first.ident.to_string().as_str()) || hyper_client)
         {
             let detail = path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
             self.push(first.ident.span(), Capability::Network, detail, None);
@@ -292,5 +295,11 @@ static DATA: &[u8] = include_bytes!("../../secret.bin");
         let found = uses("use reqwest::Client;\nfn f() { let _ = my::connect(); let _ = Stream::connected(); }\n");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1, Capability::Network);
+        let hyper = uses(
+            "fn f() { let _ = hyper::client::conn::http1::handshake(io); let _ = hyper::server::conn::http1::Builder::new(); }\n",
+        );
+        assert_eq!(hyper.len(), 1, "hyper's server side is not egress: {hyper:?}");
+        let tokio = uses("async fn f() { let _ = tokio::net::TcpStream::connect(\"a:1\").await; }\n");
+        assert_eq!(tokio[0].1, Capability::Network);
     }
 }
