@@ -32,6 +32,15 @@ impl Verdict {
         }
     }
 
+    /// The upper-case word publishers read first.
+    pub fn headline(self) -> &'static str {
+        match self {
+            Self::Accepted => "ACCEPTED",
+            Self::Rejected => "REJECTED",
+            Self::NeedsReview => "NEEDS REVIEW",
+        }
+    }
+
     /// The kebab-case name used in reports and routing keys.
     pub fn as_str(self) -> &'static str {
         match self {

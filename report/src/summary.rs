@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::{AcceptanceReport, Severity, StageStatus, Verdict};
+use crate::{AcceptanceReport, Severity, StageStatus};
 
 /// Renders the report as Markdown: verdict first, then what blocks it, then the details.
 pub fn render_summary(report: &AcceptanceReport) -> String {
@@ -13,11 +13,7 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         None => report.subject.name.clone(),
     };
     let _ = writeln!(out, "# Assay report: {title}\n");
-    let verdict = match report.verdict {
-        Verdict::Accepted => "**ACCEPTED**",
-        Verdict::Rejected => "**REJECTED**",
-        Verdict::NeedsReview => "**NEEDS REVIEW**",
-    };
+    let verdict = format!("**{}**", report.verdict.headline());
     let _ = writeln!(
         out,
         "Verdict: {verdict} — {} deny, {} review, {} warn, {} note.\n",

@@ -94,26 +94,12 @@ fn dependency_licences_are_judged_against_the_allow_list() {
     let sandbox = Sandbox::online();
     let strict = sandbox.input("strict.toml", b"version = 1\n[licenses]\nallow = [\"Apache-2.0\"]\nexceptions = [{ crate = \"semver\", allow = [\"MIT\"] }]\n");
     sandbox.scan(&fixture("components/real-deps"), &["--rules", strict.to_str().unwrap()]);
-    let report = sandbox.report();
-    let refused: Vec<String> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "license-not-allowed")
-        .map(|f| f["location"]["name"].as_str().unwrap_or("asset").to_owned())
-        .collect();
+    let refused = refused_licences(&sandbox.report());
     // Every dependency is `MIT OR Apache-2.0`-style: Apache-2.0 alone satisfies them.
     assert!(refused.is_empty(), "{refused:?}");
     let stricter = sandbox.input("stricter.toml", b"version = 1\n[licenses]\nallow = [\"BSD-3-Clause\"]\nexceptions = [{ crate = \"semver\", allow = [\"MIT\"] }]\n");
     sandbox.scan(&fixture("components/real-deps"), &["--rules", stricter.to_str().unwrap()]);
-    let report = sandbox.report();
-    let refused: Vec<String> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "license-not-allowed")
-        .map(|f| f["location"]["name"].as_str().unwrap_or("asset").to_owned())
-        .collect();
+    let refused = refused_licences(&sandbox.report());
     assert!(refused.contains(&"smallvec".to_owned()) && refused.contains(&"asset".to_owned()), "{refused:?}");
     assert!(!refused.contains(&"semver".to_owned()), "the exception lets semver's MIT through");
     let facts: serde_json::Value =
@@ -296,4 +282,15 @@ fn rules_test_runs_the_bundled_cases_and_reports_a_failing_one() {
             && stderr.contains("expected a `secret` finding"),
         "{stderr}"
     );
+}
+
+/// Who a report refuses for their licence: dependency names, `asset` for the asset itself.
+fn refused_licences(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "license-not-allowed")
+        .map(|f| f["location"]["name"].as_str().unwrap_or("asset").to_owned())
+        .collect()
 }

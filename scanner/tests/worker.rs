@@ -257,18 +257,10 @@ fn the_readme_python_pika_example_submits_and_gets_a_verdict() {
     let (key, echo) = setup(&sandbox);
     let store = sandbox.path("store");
     let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/submit_pika.py");
-    let output = Command::new("python3").arg(script).arg(&echo).arg(&prefix).output();
-    let output = match output {
-        Ok(output) => output,
-        Err(err) if std::env::var_os("CI").is_none() => return eprintln!("skipped: no python3 ({err})"),
-        Err(err) => panic!("CI needs python3: {err}"),
+    let Some(output) = support::run_python("submit_pika.py", &[echo.as_os_str(), std::ffi::OsStr::new(&prefix)]) else {
+        return;
     };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(3) && std::env::var_os("CI").is_none() {
-        return eprintln!("skipped: {stderr}");
-    }
-    assert!(output.status.success(), "pika example: {stderr}");
+    assert!(output.status.success(), "pika example: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "accepted");
     broker::cleanup(&prefix);
 }

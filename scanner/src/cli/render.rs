@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use assay_report::audit::{AuditResult, DatabaseIdentity};
-use assay_report::{AcceptanceReport, Finding, Severity, Verdict};
+use assay_report::{AcceptanceReport, Finding, Severity};
 
 /// The scan result as a publisher wants it: verdict, what blocks it, where the report is.
 pub(super) fn scan_summary(report: &AcceptanceReport, out: &Path) -> String {
@@ -13,11 +13,7 @@ pub(super) fn scan_summary(report: &AcceptanceReport, out: &Path) -> String {
         Some(asset) => format!("{} {}", asset.name, asset.version),
         None => report.subject.name.clone(),
     };
-    let verdict = match report.verdict {
-        Verdict::Accepted => "ACCEPTED",
-        Verdict::Rejected => "REJECTED",
-        Verdict::NeedsReview => "NEEDS REVIEW",
-    };
+    let verdict = report.verdict.headline();
     let _ = writeln!(text, "{verdict}: {what} (sha256 {})", short(&report.subject.sha256));
     findings(&mut text, &report.findings);
     let _ = writeln!(

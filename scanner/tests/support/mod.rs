@@ -137,6 +137,27 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Runs `tests/python/<script>` with `args`. `None` (reason printed) when python3 or the script's library
+/// is missing outside CI; in CI both must be there (`.ci/run` installs them). Scripts exit 3 for a
+/// missing library.
+pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> Option<Output> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
+    let in_ci = std::env::var_os("CI").is_some();
+    let output = match Command::new("python3").arg(path).args(args).output() {
+        Ok(output) => output,
+        Err(err) if !in_ci => {
+            eprintln!("skipped: no python3 ({err})");
+            return None;
+        }
+        Err(err) => panic!("CI needs python3: {err}"),
+    };
+    if output.status.code() == Some(3) && !in_ci {
+        eprintln!("skipped: {}", String::from_utf8_lossy(&output.stderr));
+        return None;
+    }
+    Some(output)
+}
+
 /// Calls `done` until it returns true, failing after `timeout`.
 pub fn poll(timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + timeout;
