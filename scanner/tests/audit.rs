@@ -203,19 +203,7 @@ fn a_git_checkout_is_identified_by_its_head_commit() {
     let sandbox = Sandbox::new();
     let repo = sandbox.path("db");
     copy_tree(&synthetic_db(), &repo);
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["-c", "user.name=assay-tests", "-c", "user.email=tests@assay.invalid", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .env("GIT_COMMITTER_DATE", "2026-11-01T12:00:00Z")
-            .env("GIT_AUTHOR_DATE", "2026-11-01T12:00:00Z")
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
-        String::from_utf8(status.stdout).unwrap()
-    };
+    let git = |args: &[&str]| git_in(&repo, args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "advisories"]);
@@ -225,6 +213,21 @@ fn a_git_checkout_is_identified_by_its_head_commit() {
     assert_eq!(json["advisory_db"]["kind"], "git");
     assert_eq!(json["advisory_db"]["commit"], head.as_str());
     assert_eq!(json["advisory_db"]["date"], "2026-11-01T12:00:00Z");
+}
+
+/// Runs git in `repo` as a test identity, with fixed dates; returns trimmed stdout.
+fn git_in(repo: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["-c", "user.name=assay-tests", "-c", "user.email=tests@assay.invalid", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .env("GIT_COMMITTER_DATE", "2026-11-01T12:00:00Z")
+        .env("GIT_AUTHOR_DATE", "2026-11-01T12:00:00Z")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -244,17 +247,7 @@ fn db_fetch_clones_then_updates_with_system_git() {
     let sandbox = Sandbox::new();
     let upstream = sandbox.path("upstream");
     copy_tree(&synthetic_db(), &upstream);
-    let git = |args: &[&str]| {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&upstream)
-            .args(["-c", "user.name=assay-tests", "-c", "user.email=tests@assay.invalid", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let git = |args: &[&str]| git_in(&upstream, args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "first"]);
