@@ -322,3 +322,43 @@ fn metrics_count_scans_by_verdict() {
     }
     broker::cleanup(&prefix);
 }
+
+#[test]
+fn an_archive_is_fetched_over_http() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("http");
+    let (key, echo) = setup(&sandbox);
+    let bytes = std::fs::read(&echo).unwrap();
+    // A one-shot HTTP server on loopback that serves the crate once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = bytes.clone();
+    let server = std::thread::spawn(move || {
+        for stream in listener.incoming().take(1) {
+            use std::io::{BufRead, BufReader, Write};
+            let mut stream = stream.unwrap();
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            while reader.read_line(&mut request).unwrap() > 2 && !request.ends_with("\r\n\r\n") {}
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", served.len());
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&served).unwrap();
+        }
+    });
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    let mut message: Value =
+        serde_json::from_slice(&submission("over-http-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    message["archive"]["uri"] = Value::from(format!("http://127.0.0.1:{port}/uploads/echo-connector-1.0.0.crate"));
+    broker::publish(&prefix, &[serde_json::to_vec(&message).unwrap()]);
+    let reports = broker::wait_for_reports(&store, 1, Duration::from_secs(30));
+    let report: Value = serde_json::from_slice(&std::fs::read(reports[0].join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "accepted");
+    assert_eq!(report["subject"]["name"], "echo-connector-1.0.0.crate", "named after the URL's last segment");
+    server.join().unwrap();
+    broker::cleanup(&prefix);
+}
