@@ -12,7 +12,7 @@ use super::{DbArgs, Outcome};
 pub(super) enum DbCommand {
     /// Clone the official RustSec advisory database, or update a clone (uses the system `git`).
     Fetch {
-        /// Target directory [default: $ASSAY_ADVISORY_DB, else ~/.cache/assay/advisory-db].
+        /// Target directory [default: $ASSAY_ADVISORY_DB, else advisory-db/ in the cache dir ($ASSAY_CACHE_DIR or ~/.cache/assay)].
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
         /// Repository to clone.

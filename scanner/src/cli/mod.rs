@@ -62,7 +62,7 @@ enum Command {
 /// Where the advisory database is and how old it may be.
 #[derive(Args, Clone)]
 struct DbArgs {
-    /// Advisory database directory [default: $ASSAY_ADVISORY_DB, else ~/.cache/assay/advisory-db].
+    /// Advisory database directory [default: $ASSAY_ADVISORY_DB, else advisory-db/ in the cache dir ($ASSAY_CACHE_DIR or ~/.cache/assay)].
     #[arg(long, value_name = "DIR")]
     advisory_db: Option<PathBuf>,
     /// Days after which the database counts as stale (a `db-stale` finding).

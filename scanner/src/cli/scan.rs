@@ -17,7 +17,8 @@ use super::{DbArgs, Format, Outcome, render};
 pub(super) struct ScanArgs {
     /// The asset: a .crate file, a .tar.gz, or a crate directory.
     path: PathBuf,
-    /// Directory for report.json, summary.md and sbom.cdx.json [default: assay-out/<name>-<version>].
+    /// Directory for the report files (report.json, summary.md, sbom.cdx.json, findings.sarif, facts.json,
+    /// report.dsse.json when signed) [default: assay-out/<name>-<version>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// `human` prints a summary on stderr; `json` prints report.json on stdout.
@@ -37,10 +38,10 @@ pub(super) struct ScanArgs {
 #[command(next_help_heading = "Signing")]
 struct SigningArgs {
     /// Ed25519 private key (PKCS#8 PEM, mode 0600) to sign report.dsse.json with.
-    #[arg(long, value_name = "FILE", env = "ASSAY_SIGNING_KEY")]
+    #[arg(long, value_name = "FILE", env = "ASSAY_SIGNING_KEY", hide_env_values = true)]
     key: Option<PathBuf>,
     /// The VSA's verifier.id.
-    #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
+    #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", hide_env_values = true, default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
     verifier_id: String,
     /// The marketplace listing the VSA's resourceUri names [default: the asset's file:// URI].
     #[arg(long, value_name = "URI")]
@@ -57,17 +58,18 @@ impl SigningArgs {
 
 /// Options every command that runs the pipeline shares.
 #[derive(Args)]
+#[command(next_help_heading = "Advisories, caches and rules")]
 pub(super) struct PipelineArgs {
     #[command(flatten)]
     db: DbArgs,
     /// Never use the network: dependency metadata comes from the cache only (unknown otherwise).
-    #[arg(long, env = "ASSAY_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "ASSAY_OFFLINE", hide_env_values = true, value_parser = clap::builder::FalseyValueParser::new())]
     offline: bool,
     /// Cache for dependency metadata [default: $ASSAY_CACHE_DIR, else ~/.cache/assay].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Rule-set file [default: the bundled marketplace rule set, rules/policies/default.toml].
-    #[arg(long, value_name = "FILE", env = "ASSAY_RULES")]
+    #[arg(long, value_name = "FILE", env = "ASSAY_RULES", hide_env_values = true)]
     rules: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,

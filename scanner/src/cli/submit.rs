@@ -26,7 +26,7 @@ pub(super) struct SubmitArgs {
     /// The asset file (.crate or .tar.gz) to submit.
     asset: PathBuf,
     /// AMQP URL of the broker.
-    #[arg(long, value_name = "URL", env = "ASSAY_AMQP_URL", default_value = DEFAULT_AMQP)]
+    #[arg(long, value_name = "URL", env = "ASSAY_AMQP_URL", hide_env_values = true, default_value = DEFAULT_AMQP)]
     amqp: String,
     /// The marketplace listing (the VSA's resourceUri).
     #[arg(long, value_name = "URI")]

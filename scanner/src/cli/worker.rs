@@ -20,13 +20,13 @@ pub(super) const DEFAULT_AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 #[derive(Args)]
 pub(super) struct WorkerArgs {
     /// AMQP URL of the broker.
-    #[arg(long, value_name = "URL", env = "ASSAY_AMQP_URL", default_value = DEFAULT_AMQP)]
+    #[arg(long, value_name = "URL", env = "ASSAY_AMQP_URL", hide_env_values = true, default_value = DEFAULT_AMQP)]
     amqp: String,
     /// Ed25519 signing key (required: the worker's reports gate approval).
-    #[arg(long, value_name = "FILE", env = "ASSAY_SIGNING_KEY")]
+    #[arg(long, value_name = "FILE", env = "ASSAY_SIGNING_KEY", hide_env_values = true)]
     key: Option<PathBuf>,
     /// The VSA's verifier.id.
-    #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
+    #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", hide_env_values = true, default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
     verifier_id: String,
     /// Report store: reports go to STORE/<name>/<version>/<submission id>/.
     #[arg(long, value_name = "DIR", default_value = "assay-store")]
