@@ -362,3 +362,30 @@ fn an_archive_is_fetched_over_http() {
     server.join().unwrap();
     broker::cleanup(&prefix);
 }
+
+#[test]
+fn sigterm_finishes_the_scan_in_flight_acks_it_and_exits_0() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("sigterm");
+    let (key, _) = setup(&sandbox);
+    let slow = sandbox.input("slow-0.1.0.crate", &slow_crate());
+    let store = sandbox.path("store");
+    let worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    broker::publish(&prefix, &[submission("sigterm-0001", &slow, "demo", "0.1.0")]);
+    worker.wait_for_log("scanning", Duration::from_secs(30));
+    let log = worker.log.clone();
+    let status = worker.terminate();
+    assert!(status.success(), "exit 0 after draining: {status:?}");
+    assert_eq!(broker::stored_reports(&store).len(), 1, "the in-flight scan was finished and stored");
+    let text = std::fs::read_to_string(log).unwrap();
+    let stopping = text.find("stopping: finishing in-flight scans").expect("the worker drained");
+    let stored = text.find("stored").expect("the scan was stored");
+    assert!(stopping < stored, "SIGTERM arrived mid-scan and the scan still completed:\n{text}");
+    // Acked: nothing is left to redeliver.
+    assert!(broker::drain(&format!("{prefix}.submissions")).is_empty());
+    broker::cleanup(&prefix);
+}
