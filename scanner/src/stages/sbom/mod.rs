@@ -111,6 +111,14 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
     // The asset is identified by the purl it will be listed under (it is a path package in its own lockfile).
     let root_ref = Purl::new("cargo", &root_key.0, &root_key.1)
         .map_or_else(|_| format!("pkg:cargo/{}@{}", root_key.0, root_key.1), |purl| purl.to_string());
+    // Derived once: each package's BOM reference and who depends on it.
+    let bom_refs: Vec<String> = lockfile.packages.iter().map(graph::bom_ref).collect();
+    let mut dependents: Vec<Vec<String>> = vec![Vec::new(); lockfile.packages.len()];
+    for (parent, targets) in edges.iter().enumerate() {
+        for &target in targets {
+            dependents[target].push(lockfile.packages[parent].name.to_string());
+        }
+    }
     let mut unknown_licenses = Vec::new();
     let mut dependency_facts = Vec::new();
     let mut components = Vec::new();
@@ -120,17 +128,12 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
         }
         let facts = resolved.by_package.get(&metadata::key(package));
         let kind = kinds.get(&position).copied().unwrap_or(DependencyKind::Normal);
-        if facts.is_none() && Origin::of(package) != Origin::Path {
+        let origin = Origin::of(package);
+        if facts.is_none() && origin != Origin::Path {
             unknown_licenses.push(format!("{} {}", package.name, package.version));
         }
-        components.push(dependency_component(package, facts, kind));
-        let origin = Origin::of(package);
-        let mut dependents: Vec<String> = edges
-            .iter()
-            .enumerate()
-            .filter(|(_, targets)| targets.contains(&position))
-            .map(|(parent, _)| lockfile.packages[parent].name.to_string())
-            .collect();
+        components.push(dependency_component(package, &origin, bom_refs[position].clone(), facts, kind));
+        let mut dependents = std::mem::take(&mut dependents[position]);
         dependents.sort();
         dependents.dedup();
         dependency_facts.push(DependencyFact {
@@ -151,11 +154,10 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
         .packages
         .iter()
         .enumerate()
-        .map(|(position, package)| {
-            let mut depends_on: Vec<String> =
-                edges[position].iter().map(|&i| graph::bom_ref(&lockfile.packages[i])).collect();
+        .map(|(position, _)| {
+            let mut depends_on: Vec<String> = edges[position].iter().map(|&i| bom_refs[i].clone()).collect();
             depends_on.sort();
-            let dependency_ref = if Some(position) == root { root_ref.clone() } else { graph::bom_ref(package) };
+            let dependency_ref = if Some(position) == root { root_ref.clone() } else { bom_refs[position].clone() };
             Dependency { dependency_ref, dependencies: depends_on }
         })
         .collect();
@@ -164,8 +166,7 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
     }
     dependencies.sort_by(|a, b| a.dependency_ref.cmp(&b.dependency_ref));
 
-    let refs: HashMap<(String, String), String> =
-        lockfile.packages.iter().map(|p| (metadata::key(p), graph::bom_ref(p))).collect();
+    let refs: HashMap<(String, String), &String> = index.iter().map(|(key, &i)| (key.clone(), &bom_refs[i])).collect();
     let matches: Vec<&AdvisoryMatch> =
         input.audit.map(|a| a.vulnerabilities.iter().chain(&a.warnings).collect()).unwrap_or_default();
     let vulnerabilities: Vec<Vulnerability> = matches
@@ -284,8 +285,13 @@ fn root_component(input: &SbomInput<'_>, root_ref: &str) -> Component {
     component
 }
 
-fn dependency_component(package: &Package, facts: Option<&CrateMetadata>, kind: DependencyKind) -> Component {
-    let bom_ref = graph::bom_ref(package);
+fn dependency_component(
+    package: &Package,
+    origin: &Origin,
+    bom_ref: String,
+    facts: Option<&CrateMetadata>,
+    kind: DependencyKind,
+) -> Component {
     let mut component =
         Component::new(Classification::Library, package.name.as_str(), &package.version.to_string(), Some(bom_ref));
     component.purl = graph::purl(package).and_then(|p| p.parse::<Purl>().ok());
@@ -294,7 +300,6 @@ fn dependency_component(package: &Package, facts: Option<&CrateMetadata>, kind: 
         .checksum
         .as_ref()
         .map(|checksum| Hashes(vec![Hash { alg: HashAlgorithm::SHA_256, content: HashValue(checksum.to_string()) }]));
-    let origin = Origin::of(package);
     let mut properties = vec![
         Property::new("assay:dependency-kind", dependency_kind(kind)),
         Property::new("assay:source", origin.unaudited_kind().unwrap_or("crates-io")),
@@ -316,7 +321,7 @@ fn dependency_component(package: &Package, facts: Option<&CrateMetadata>, kind: 
                 (ExternalReferenceType::Documentation, facts.documentation.as_deref()),
             ]);
         }
-        None if origin == Origin::Path => properties.push(Property::new("assay:license-status", "path-dependency")),
+        None if *origin == Origin::Path => properties.push(Property::new("assay:license-status", "path-dependency")),
         None => properties.push(Property::new("assay:license-status", "unknown")),
     }
     component.properties = Some(Properties(properties));
