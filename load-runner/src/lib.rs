@@ -1,10 +1,19 @@
-//! Load testing of asset services: the load spec and performance budgets a contract declares.
+//! Load testing of asset services: the load spec and budgets a contract declares, the bubblewrap sandbox the
+//! service is built and run in, the plan the goose harness (`assay-load-harness`, feature `harness`) follows
+//! inside it, and budget evaluation over what it measured.
 //!
-//! The sandbox, the goose harness and budget evaluation over HdrHistograms build on these types
-//! (issue "Load runner"); the scanner already parses and validates them from every contract.
+//! The load model: goose users are a closed model. Each of `users` users sends a request, waits for the
+//! response, and sends the next one; ramp-up (until every user runs) is excluded from the measurement.
+//! Latencies are recorded per request into HdrHistograms, raw and corrected for coordinated omission.
 
+mod budget_check;
+pub mod build;
+pub mod plan;
 pub mod quantity;
+pub mod sandbox;
 pub mod spec;
+pub mod stage;
 
+pub use budget_check::{judge, startup_budget};
 pub use quantity::{ByteSize, Percent, Rate, TimeSpan};
 pub use spec::{Budget, LoadSpec, Request, Scenario};

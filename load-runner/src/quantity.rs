@@ -129,6 +129,21 @@ impl fmt::Display for ByteSize {
     }
 }
 
+impl ByteSize {
+    /// A measured size for people, one decimal: `61.3MiB`, `912.0KiB`, `512B`.
+    pub fn human(self) -> String {
+        const MIB: f64 = 1024.0 * 1024.0;
+        let bytes = self.0 as f64;
+        if bytes >= MIB {
+            format!("{:.1}MiB", bytes / MIB)
+        } else if bytes >= 1024.0 {
+            format!("{:.1}KiB", bytes / 1024.0)
+        } else {
+            format!("{}B", self.0)
+        }
+    }
+}
+
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/s", trim_float(self.0))

@@ -113,7 +113,7 @@ impl LoadSpec {
                     format!("scenario `{}`: path `{}` must start with `/`", scenario.name, scenario.request.path),
                 ));
             }
-            const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+            const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
             if !METHODS.contains(&scenario.request.method.as_str()) {
                 problems.push((
                     format!("scenario[{index}].request.method"),

@@ -83,6 +83,13 @@ codes! {
     CUSTOM_RULE_FAILED = "custom-rule-failed", Review, "A custom Rego rule could not be evaluated, so a human reviews the asset.";
     WAIVER_EXPIRED = "waiver-expired", Warn, "A waiver for this asset has expired and no longer waives anything.";
     WAIVER_UNUSED = "waiver-unused", Warn, "A waiver for this asset matches no finding; remove it or fix its scope.";
+    // load: the service built, run and loaded in the sandbox
+    LOAD_BUILD_FAILED = "load-build-failed", Deny, "The service did not build inside the sandbox (or its dependencies could not be fetched).";
+    LOAD_STARTUP_FAILED = "load-startup-failed", Deny, "The service exited or did not answer its ready path with 2xx within the startup bound.";
+    LOAD_CRASHED = "load-crashed", Deny, "The service exited while it was under load.";
+    SANDBOX_LIMIT = "sandbox-limit", Deny, "The service or its build hit a sandbox limit: CPU time, memory, processes, file size, output or wall clock.";
+    BUDGET_EXCEEDED = "budget-exceeded", Deny, "A measured latency, error rate, throughput, peak memory or startup time is outside the effective budget.";
+    SANDBOX_DISABLED = "sandbox-disabled", Review, "The service was built and run without the sandbox (--sandbox none); only trusted local development does that.";
     // sbom: the bill of materials
     SBOM_METADATA_UNAVAILABLE = "sbom-metadata-unavailable", Warn, "Licences and descriptions of some dependencies could not be learnt; the SBOM marks them unknown.";
 }

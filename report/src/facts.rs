@@ -24,6 +24,9 @@ pub struct Facts {
     pub advisories: Vec<AdvisoryFact>,
     /// What the asset's own code does, by file and line.
     pub source: Vec<SourceFact>,
+    /// What the load stage measured, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<crate::load::LoadReport>,
 }
 
 /// The asset as its manifest and contract describe it.

@@ -9,6 +9,7 @@ pub mod facts;
 mod finding;
 pub mod intoto;
 pub mod keys;
+pub mod load;
 mod report;
 pub mod sarif;
 mod summary;

@@ -123,8 +123,10 @@ pub enum LoadMode {
     SkippedByRequest,
     /// Not applicable: the contract declares no service.
     NoService,
-    /// The load stage is not available in this build.
-    Unavailable,
+    /// Built and load-tested inside the bubblewrap sandbox.
+    Sandboxed,
+    /// Built and load-tested without a sandbox (`--sandbox none`): trusted local development only.
+    Unsandboxed,
 }
 
 /// Options that shaped the scan, recorded so a reader knows what was and was not checked.
@@ -235,6 +237,9 @@ pub struct AcceptanceReport {
     /// The SBOM, when one was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom: Option<SbomSummary>,
+    /// What the load stage measured, when it ran the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<crate::load::LoadReport>,
     /// Every finding, sorted (see [`Finding::sort`]).
     pub findings: Vec<Finding>,
     /// The decision.

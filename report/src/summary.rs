@@ -69,6 +69,10 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         let _ = writeln!(out);
     }
 
+    if let Some(load) = &report.load {
+        render_load(&mut out, load);
+    }
+
     let _ = writeln!(out, "## Stages\n");
     let _ = writeln!(out, "| stage | status | time | note |");
     let _ = writeln!(out, "| --- | --- | --- | --- |");
@@ -82,6 +86,47 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         let _ = writeln!(out, "| {} | {status} | {} ms | {} |", stage.name, stage.duration_ms, escape_cell(note));
     }
     out
+}
+
+/// The load test as a small latency table: raw percentiles, the coordinated-omission-corrected p99 beside them.
+fn render_load(out: &mut String, load: &crate::load::LoadReport) {
+    let _ = writeln!(out, "## Load test\n");
+    let startup = load.startup_ms.map_or_else(|| "never ready".to_owned(), |ms| format!("ready in {ms:.0} ms"));
+    let _ = writeln!(
+        out,
+        "{} ({} s measured, sandbox: {}); {startup}.\n",
+        load.model,
+        load.measured_ms as f64 / 1000.0,
+        load.sandbox
+    );
+    let _ = writeln!(out, "| scenario | requests | errors | rps | p50 | p95 | p99 | p99 corrected |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for measurement in load.scenarios.iter().chain(std::iter::once(&load.overall)) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2}% | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            escape_cell(&measurement.name),
+            measurement.requests,
+            measurement.error_rate_percent,
+            measurement.throughput_rps,
+            measurement.latency.p50_ms,
+            measurement.latency.p95_ms,
+            measurement.latency.p99_ms,
+            measurement.corrected.p99_ms,
+        );
+    }
+    let rss = load
+        .service
+        .peak_rss_bytes
+        .map_or_else(|| "unknown".to_owned(), |b| format!("{:.1} MiB", b as f64 / 1048576.0));
+    let cpu = load.service.cpu_ms.map_or_else(|| "unknown".to_owned(), |ms| format!("{ms} ms"));
+    let _ = writeln!(out, "\nService: peak RSS {rss}, CPU {cpu}, at most {} tasks.", load.service.peak_tasks);
+    let failed: Vec<_> = load.budgets.iter().filter(|check| !check.passed).collect();
+    if failed.is_empty() {
+        let _ = writeln!(out, "All {} budget checks passed.\n", load.budgets.len());
+    } else {
+        let _ = writeln!(out, "{} of {} budget checks failed (see findings).\n", failed.len(), load.budgets.len());
+    }
 }
 
 /// Keeps asset-controlled text from breaking the table (or injecting Markdown structure).

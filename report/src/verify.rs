@@ -240,6 +240,7 @@ mod tests {
             stages: Vec::new(),
             audit: None,
             sbom: None,
+            load: None,
             findings: Vec::new(),
             verdict,
             signature: SignatureStatus::Unsigned,

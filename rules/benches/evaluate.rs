@@ -42,6 +42,7 @@ fn facts() -> Facts {
                 detail: "std::env::var".into(),
             })
             .collect(),
+        load: None,
     }
 }
 

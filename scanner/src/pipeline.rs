@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::asset::{Asset, AssetError};
 use crate::intake::{self, IntakeError, IntakeLimits, hex};
 use crate::stages::audit::{self, AdvisoryDatabase};
+use crate::stages::load::{self as load_stage, LoadSetup};
 use crate::stages::sbom::{self, MetadataOptions, SbomError, SbomInput};
 use crate::stages::source;
 
@@ -30,6 +31,8 @@ pub const SBOM_FILE: &str = "sbom.cdx.json";
 pub const FACTS_FILE: &str = "facts.json";
 /// File name of the SARIF 2.1.0 log of the findings.
 pub const SARIF_FILE: &str = "findings.sarif";
+/// File name of the load test's measurements.
+pub const LOAD_FILE: &str = "load.json";
 /// File name of the signed statements: a JSON array of DSSE envelopes, `[VSA, detailed report]`.
 pub const DSSE_FILE: &str = "report.dsse.json";
 
@@ -38,8 +41,8 @@ pub const DSSE_FILE: &str = "report.dsse.json";
 pub struct ScanConfig {
     /// Intake limits.
     pub limits: IntakeLimits,
-    /// Skip the load stage (`--no-load`).
-    pub no_load: bool,
+    /// Whether and how services are load-tested.
+    pub load: LoadSetup,
     /// Maximum advisory database age in days before `db-stale`.
     pub max_db_age_days: u32,
     /// Where scratch directories are made (default: the system temp dir).
@@ -77,7 +80,7 @@ impl Default for ScanConfig {
     fn default() -> Self {
         Self {
             limits: IntakeLimits::default(),
-            no_load: false,
+            load: LoadSetup::Skipped,
             max_db_age_days: 90,
             scratch_parent: None,
             metadata: MetadataOptions {
@@ -126,6 +129,12 @@ pub enum ScanError {
     /// The SBOM could not be produced.
     #[error(transparent)]
     Sbom(#[from] SbomError),
+    /// The asset declares a service, and the load stage cannot run here.
+    #[error("{0}")]
+    LoadUnavailable(String),
+    /// The load stage failed for reasons that are not the asset's.
+    #[error(transparent)]
+    Load(#[from] assay_load_runner::stage::LoadError),
     /// The report could not be written.
     #[error("cannot write the report to {}: {source}", path.display())]
     Write {
@@ -240,22 +249,36 @@ pub fn scan(
     }
     findings.extend(db.staleness(started_at, config.max_db_age_days));
 
-    let has_service = asset.as_ref().and_then(|a| a.contract.as_ref()).is_some_and(|c| c.service.is_some());
-    let load = if config.no_load {
-        LoadMode::SkippedByRequest
-    } else if has_service {
-        LoadMode::Unavailable
-    } else {
-        LoadMode::NoService
+    progress.stage("load");
+    let clock = Instant::now();
+    let service = asset.as_ref().and_then(|a| a.contract.as_ref()).and_then(|c| Some((c.service.as_ref()?, c)));
+    let (load, load_report) = match (service, &config.load) {
+        (_, LoadSetup::Skipped) => {
+            stages.push(skipped("load", "skipped by --no-load"));
+            (LoadMode::SkippedByRequest, None)
+        }
+        (None, _) => {
+            stages.push(skipped("load", "the contract declares no service"));
+            (LoadMode::NoService, None)
+        }
+        (Some(_), LoadSetup::Unavailable(why)) => return Err(ScanError::LoadUnavailable(why.clone())),
+        (Some((service, contract)), LoadSetup::Ready(environment)) => {
+            let root = intake.root.as_deref().unwrap_or(scratch.path());
+            let spec = contract.load.clone().or_else(|| load_stage::default_spec(service));
+            let outcome = match spec {
+                Some(spec) => load_stage::run(environment, scratch.path(), root, service, &spec, rules.ceilings())?,
+                None => assay_load_runner::stage::LoadOutcome::default(),
+            };
+            let ran = outcome.report.as_ref().is_some_and(|report| report.startup_ms.is_some());
+            findings.extend(outcome.findings);
+            stages.push(record("load", ran, clock, Some(outcome.note)));
+            let mode = match environment.sandbox.kind() {
+                assay_load_runner::sandbox::SandboxKind::Bubblewrap => LoadMode::Sandboxed,
+                assay_load_runner::sandbox::SandboxKind::None => LoadMode::Unsandboxed,
+            };
+            (mode, outcome.report)
+        }
     };
-    stages.push(skipped(
-        "load",
-        match load {
-            LoadMode::SkippedByRequest => "skipped by --no-load",
-            LoadMode::NoService => "the contract declares no service",
-            LoadMode::Unavailable => "the load stage is not available in this version of assay",
-        },
-    ));
 
     let facts = asset.as_ref().and_then(|loaded| {
         Some(Facts {
@@ -269,6 +292,7 @@ pub fn scan(
                 .map(AdvisoryFact::from)
                 .collect(),
             source: source_facts.iter().flat_map(|s: &source::SourceFacts| &s.uses).map(source::fact).collect(),
+            load: load_report.clone(),
         })
     });
     if let Some(facts) = &facts {
@@ -303,6 +327,7 @@ pub fn scan(
         stages,
         audit: audit_result,
         sbom: sbom_summary,
+        load: load_report,
         findings,
         verdict,
         signature: signature_status(config),
@@ -354,7 +379,7 @@ pub fn refusal(
     let now = Timestamp::now();
     let mut findings = vec![finding];
     let verdict = rules.judge(&mut findings, None);
-    let load = if config.no_load { LoadMode::SkippedByRequest } else { LoadMode::NoService };
+    let load = if matches!(config.load, LoadSetup::Skipped) { LoadMode::SkippedByRequest } else { LoadMode::NoService };
     let stages = ["intake", "asset", "audit", "sbom", "source", "load"]
         .into_iter()
         .map(|stage| skipped(stage, "the submission was refused before the scan"))
@@ -371,6 +396,7 @@ pub fn refusal(
         stages,
         audit: None,
         sbom: None,
+        load: None,
         findings,
         verdict,
         signature: signature_status(config),
@@ -445,6 +471,12 @@ pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
             .map_err(|err| ScanError::Write { path: out.join(FACTS_FILE), source: io::Error::other(err) })?;
         json.push(b'\n');
         files.push((FACTS_FILE, json));
+    }
+    if let Some(load) = &report.load {
+        let mut json = serde_json::to_vec_pretty(load)
+            .map_err(|err| ScanError::Write { path: out.join(LOAD_FILE), source: io::Error::other(err) })?;
+        json.push(b'\n');
+        files.push((LOAD_FILE, json));
     }
     if let Some(envelopes) = &output.envelopes {
         let mut json = serde_json::to_vec_pretty(envelopes)

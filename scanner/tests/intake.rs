@@ -44,7 +44,8 @@ fn scan_with_memory_cap(sandbox: &Sandbox, input: &Path, cap_kib: u64) -> Output
         .arg(support::synthetic_db())
         .arg("--out")
         .arg(sandbox.path("out"))
-        .env("TMPDIR", sandbox.path("tmp"));
+        .env("TMPDIR", sandbox.path("tmp"))
+        .env("ASSAY_NO_LOAD", "true");
     command.output().unwrap()
 }
 

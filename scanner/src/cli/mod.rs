@@ -3,6 +3,7 @@
 mod audit;
 mod db;
 mod keygen;
+mod load;
 mod render;
 mod rules;
 mod rules_test;

@@ -21,7 +21,8 @@ pub(super) struct SbomArgs {
 }
 
 pub(super) fn run(args: SbomArgs) -> anyhow::Result<Outcome> {
-    let output = args.pipeline.scan(&args.path, &args.pipeline.config(true)?)?;
+    let output =
+        args.pipeline.scan(&args.path, &args.pipeline.config(assay_scanner::stages::load::LoadSetup::Skipped)?)?;
     let Some(sbom) = output.sbom else {
         let reasons: Vec<String> = output
             .report

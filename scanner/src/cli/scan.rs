@@ -9,8 +9,10 @@ use assay_rules::RuleSet;
 use assay_scanner::intake::IntakeLimits;
 use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput, Signer};
 use assay_scanner::stages::audit::AdvisoryDatabase;
+use assay_scanner::stages::load::LoadSetup;
 use clap::Args;
 
+use super::load::LoadArgs;
 use super::{DbArgs, Format, Outcome, render};
 
 #[derive(Args)]
@@ -24,11 +26,10 @@ pub(super) struct ScanArgs {
     /// `human` prints a summary on stderr; `json` prints report.json on stdout.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Skip the load test (recorded in the report).
-    #[arg(long)]
-    no_load: bool,
     #[command(flatten)]
     signing: SigningArgs,
+    #[command(flatten)]
+    load: LoadArgs,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -77,10 +78,10 @@ pub(super) struct PipelineArgs {
 
 impl PipelineArgs {
     /// The scan configuration these options describe.
-    pub(super) fn config(&self, no_load: bool) -> anyhow::Result<ScanConfig> {
+    pub(super) fn config(&self, load: LoadSetup) -> anyhow::Result<ScanConfig> {
         let mut config = ScanConfig {
             limits: IntakeLimits::from(&self.limits),
-            no_load,
+            load,
             max_db_age_days: self.db.max_db_age,
             sbom_timestamp: source_date_epoch()?,
             ..ScanConfig::default()
@@ -184,7 +185,7 @@ impl Drop for TerminalProgress {
 }
 
 pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
-    let mut config = args.pipeline.config(args.no_load)?;
+    let mut config = args.pipeline.config(args.load.setup())?;
     config.signer = args.signing.signer()?;
     config.resource_uri.clone_from(&args.signing.listing);
     let output = args.pipeline.scan(&args.path, &config)?;

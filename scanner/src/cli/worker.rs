@@ -12,6 +12,7 @@ use assay_scanner::worker::{self, FetchLimits, Metrics, Topology, WorkerConfig};
 use clap::{Args, ValueEnum};
 
 use super::Outcome;
+use super::load::LoadArgs;
 use super::scan::PipelineArgs;
 
 /// The broker every command talks to unless told otherwise.
@@ -58,11 +59,10 @@ pub(super) struct WorkerArgs {
     /// Log lines as human text or JSON (every line carries the submission id).
     #[arg(long, value_enum, default_value = "human")]
     log_format: LogFormat,
-    /// Skip load tests (recorded in each report).
-    #[arg(long)]
-    no_load: bool,
     #[command(flatten)]
     pipeline: PipelineArgs,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,7 +89,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("the worker needs a signing key: --key FILE or ASSAY_SIGNING_KEY (make one with `assay keygen`)");
     };
     let key = assay_report::keys::read_signing_key(key_path)?;
-    let mut scan = args.pipeline.config(args.no_load)?;
+    let mut scan = args.pipeline.config(args.load.setup())?;
     scan.signer = Some(Signer { key, verifier_id: args.verifier_id.clone() });
     // A worker's scans must finish well inside the scan timeout, cargo metadata included.
     scan.metadata.timeout = scan.metadata.timeout.min(args.scan_timeout.0 / 2);

@@ -126,6 +126,7 @@ impl Worker {
             .args(["--offline", "--delivery-limit", "5"])
             .args(extra)
             .env("ASSAY_CACHE_DIR", store.with_extension("cache"))
+            .env("ASSAY_NO_LOAD", "true")
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()

@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod hostile_archive;
+pub mod load_fixture;
 pub mod schemas;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +84,8 @@ impl Sandbox {
             .env("TMPDIR", self.path("tmp"))
             .env("ASSAY_CACHE_DIR", self.cache_dir())
             .env("ASSAY_OFFLINE", if self.online { "false" } else { "true" })
+            // Static-scan tests skip the load stage; tests/load.rs turns it back on.
+            .env("ASSAY_NO_LOAD", "true")
             .env_remove("ASSAY_ADVISORY_DB");
         command
     }

@@ -1,0 +1,135 @@
+//! The goose attack: one goose scenario whose weighted transactions are the contract's scenarios, so every
+//! user sends the contract's request mix whatever the number of users.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use assay_load_runner::Request;
+use assay_load_runner::plan::HarnessPlan;
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+
+use crate::recorder::{Outcome, Recorder};
+
+/// What the transactions read; goose transactions are plain functions, so they reach it through a static.
+struct Shared {
+    recorder: Arc<Recorder>,
+    requests: Vec<Request>,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+/// A user's mean latency so far: the cadence it meant to keep, for the coordinated-omission correction.
+#[derive(Default)]
+struct Cadence {
+    total: Duration,
+    count: u32,
+}
+
+/// Runs the contract's load against `http://127.0.0.1:{port}` until the run time ends.
+pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), GooseError> {
+    let requests = plan.spec.scenarios.iter().map(|scenario| scenario.request.clone()).collect();
+    if SHARED.set(Shared { recorder, requests }).is_err() {
+        return Err(GooseError::InvalidOption {
+            option: "attack".to_owned(),
+            value: "twice".to_owned(),
+            detail: "one attack per harness process".to_owned(),
+        });
+    }
+    let mut scenario = Scenario::new("contract");
+    for (index, contract_scenario) in plan.spec.scenarios.iter().enumerate() {
+        let transaction = Transaction::new(Arc::new(move |user: &mut GooseUser| exercise(user, index)))
+            .set_name(&contract_scenario.name)
+            .set_weight(contract_scenario.weight as usize)?;
+        scenario = scenario.register_transaction(transaction);
+    }
+    let duration = plan.spec.duration.0;
+    // Private fields rule out a struct literal; the defaults are adjusted field by field.
+    let mut configuration = GooseConfiguration::default();
+    configuration.host = format!("http://127.0.0.1:{}", plan.service.port);
+    configuration.users = Some(plan.spec.users as usize);
+    configuration.hatch_rate = Some(plan.spec.ramp.0.to_string());
+    configuration.startup_time = "0".to_owned();
+    // Whole seconds after every user started; one more so the measured window closes before goose stops.
+    configuration.run_time = (duration.as_secs() + u64::from(duration.subsec_nanos() > 0) + 1).to_string();
+    configuration.timeout = Some(format!("{:.3}", plan.request_timeout_ms as f64 / 1000.0));
+    // Goose's own metrics backfill stalls too; the harness's corrected histograms do the same, per request.
+    configuration.co_mitigation = Some(GooseCoordinatedOmissionMitigation::Average);
+    configuration.no_telnet = true;
+    configuration.no_websocket = true;
+    configuration.no_print_metrics = true;
+    configuration.no_error_summary = true;
+    configuration.quiet = 1;
+    // `initialize()` would parse the harness's argv and may exit; the configuration is built here instead.
+    GooseAttack::initialize_with_config(configuration)?.register_scenario(scenario).execute().await?;
+    Ok(())
+}
+
+/// One request of scenario `index`: sent, its body read, its latency and outcome recorded.
+fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
+    Box::pin(async move {
+        let Some(shared) = SHARED.get() else { return Ok(()) };
+        let Some(request) = shared.requests.get(index) else { return Ok(()) };
+        if user.get_session_data::<Cadence>().is_none() {
+            user.set_session_data(Cadence::default());
+            shared.recorder.user_started();
+        }
+        let method = match request.method.as_str() {
+            "HEAD" => GooseMethod::Head,
+            "POST" => GooseMethod::Post,
+            "PUT" => GooseMethod::Put,
+            "PATCH" => GooseMethod::Patch,
+            "DELETE" => GooseMethod::Delete,
+            _ => GooseMethod::Get,
+        };
+        let mut builder = user.get_request_builder(&method, &request.path)?;
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let began = Instant::now();
+        let goose = user.request(GooseRequest::builder().set_request_builder(builder).build()).await?;
+        // A connection error is a failure here, never a fast success; the body is part of the latency.
+        let outcome = match goose.response {
+            Ok(response) => {
+                let status = response.status();
+                match response.bytes().await {
+                    Ok(_) if status.is_success() => Outcome::Success,
+                    Ok(_) => Outcome::Failure(format!("HTTP {}", status.as_u16())),
+                    Err(err) => Outcome::Failure(failure_kind(&err)),
+                }
+            }
+            Err(err) => Outcome::Failure(failure_kind(&err)),
+        };
+        let elapsed = began.elapsed();
+        let cadence = match user.get_session_data_mut::<Cadence>() {
+            Some(cadence) => {
+                cadence.total += elapsed;
+                cadence.count += 1;
+                cadence.total / cadence.count
+            }
+            None => elapsed,
+        };
+        shared.recorder.record(index, began, elapsed, outcome, cadence);
+        Ok(())
+    })
+}
+
+/// A short, stable name for a failed request.
+fn failure_kind(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timeout".to_owned()
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else if err.is_body() || err.is_decode() {
+        "response body incomplete".to_owned()
+    } else if err.is_request() {
+        "connection lost".to_owned()
+    } else {
+        "request error".to_owned()
+    }
+}

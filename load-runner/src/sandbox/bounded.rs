@@ -1,0 +1,168 @@
+//! Running a command to completion under a wall clock, keeping a bounded amount of what it prints.
+
+use std::io::{self, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How a bounded run ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// The exit status; `None` when the wall clock ran out and the process group was killed.
+    pub status: Option<ExitStatus>,
+    /// The first bytes of stdout, up to the output limit.
+    pub stdout: Vec<u8>,
+    /// The last bytes of stderr, up to the output limit.
+    pub stderr: Vec<u8>,
+    /// stdout and stderr together were longer than the limit.
+    pub output_exceeded: bool,
+    /// Time from spawn to exit (or kill).
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// The wall clock ran out.
+    pub fn timed_out(&self) -> bool {
+        self.status.is_none()
+    }
+
+    /// The last `lines` lines of stderr, lossily decoded.
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        tail_lines(&String::from_utf8_lossy(&self.stderr), lines)
+    }
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail_lines(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Spawns `command` in its own process group with `stdin` written to it, waits at most `wall_clock`, then
+/// kills the whole group. Keeps at most `output_limit` bytes of each stream.
+pub fn run_bounded(
+    mut command: Command,
+    stdin: Option<Vec<u8>>,
+    wall_clock: Duration,
+    output_limit: u64,
+) -> io::Result<Finished> {
+    command
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A child that exits without reading its input is not an error of ours; its status says what happened.
+        thread::spawn(move || pipe.write_all(&bytes));
+    }
+    let stdout = child.stdout.take().map(|pipe| thread::spawn(move || keep_head(pipe, output_limit)));
+    let stderr = child.stderr.take().map(|pipe| thread::spawn(move || keep_tail(pipe, output_limit)));
+    let status = wait_until(&mut child, started + wall_clock)?;
+    // Whatever the child left behind in its group still holds the pipes open; it goes with the child.
+    kill_group(&mut child);
+    let (stdout, stdout_total) = stdout.and_then(|t| t.join().ok()).unwrap_or_default();
+    let (stderr, stderr_total) = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    Ok(Finished {
+        status,
+        stdout,
+        stderr,
+        output_exceeded: stdout_total + stderr_total > output_limit,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Waits for `child` until `deadline`; past it, kills the child's process group and returns `None`.
+pub fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            kill_group(child);
+            child.wait()?;
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills the process group `child` leads (spawned with `process_group(0)`), and the child itself.
+pub fn kill_group(child: &mut Child) {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        // The group may already be gone; the direct kill below covers the child either way.
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+}
+
+/// Reads `pipe` to its end, keeping the first `limit` bytes; returns them and the total length.
+pub fn keep_head(mut pipe: impl Read, limit: u64) -> (Vec<u8>, u64) {
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    let mut buffer = [0u8; 8192];
+    while let Ok(read) = pipe.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        let room = usize::try_from(limit.saturating_sub(total)).unwrap_or(usize::MAX).min(read);
+        kept.extend_from_slice(&buffer[..room]);
+        total += read as u64;
+    }
+    (kept, total)
+}
+
+/// Reads `pipe` to its end, keeping the last `limit` bytes; returns them and the total length.
+pub fn keep_tail(mut pipe: impl Read, limit: u64) -> (Vec<u8>, u64) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    let mut buffer = [0u8; 8192];
+    while let Ok(read) = pipe.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buffer[..read]);
+        total += read as u64;
+        if kept.len() > limit.saturating_mul(2).max(16 * 1024) {
+            kept.drain(..kept.len() - limit);
+        }
+    }
+    if kept.len() > limit {
+        kept.drain(..kept.len() - limit);
+    }
+    (kept, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_bounded_and_counted() {
+        let (head, total) = keep_head(&b"0123456789"[..], 4);
+        assert_eq!((head.as_slice(), total), (&b"0123"[..], 10));
+        let (tail, total) = keep_tail(&b"0123456789"[..], 4);
+        assert_eq!((tail.as_slice(), total), (&b"6789"[..], 10));
+    }
+
+    #[test]
+    fn the_wall_clock_kills_the_process_group() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & sleep 30"]);
+        let finished = run_bounded(command, None, Duration::from_millis(200), 1024).unwrap();
+        assert!(finished.timed_out());
+        assert!(finished.elapsed < Duration::from_secs(5), "{:?}", finished.elapsed);
+    }
+
+    #[test]
+    fn stdin_reaches_the_command() {
+        let mut command = Command::new("cat");
+        command.arg("-");
+        let finished = run_bounded(command, Some(b"plan".to_vec()), Duration::from_secs(10), 1024).unwrap();
+        assert_eq!(finished.stdout, b"plan");
+        assert!(finished.status.is_some_and(|s| s.success()));
+    }
+}

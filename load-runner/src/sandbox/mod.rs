@@ -1,0 +1,428 @@
+//! The sandbox untrusted code runs in: bubblewrap namespaces and read-only binds, rlimits set before exec.
+//!
+//! Inside bubblewrap a process sees `/usr` (with the merged-usr links), `/etc/alternatives` and
+//! `/etc/ld.so.cache` read-only; the Rust toolchain read-only at its host path; the fetched registry cache
+//! read-only under `$CARGO_HOME`; the scratch directory read-write at `/scratch`; a fresh tmpfs `HOME` and
+//! `/tmp`; nothing else of the host. It has its own network (loopback only, no egress), PID, IPC and UTS
+//! namespaces, a new session, a cleared environment, and dies with its parent.
+//!
+//! Privileges. As root, bubblewrap needs no user namespace, and the payload drops to a dedicated uid with
+//! `setpriv` (no capabilities, `no_new_privs`): RLIMIT_NPROC then counts exactly the sandbox's tasks, which a
+//! root-mapped user namespace would exempt from the limit (measured here). Unprivileged, bubblewrap maps the
+//! caller into a user namespace and drops every capability; the process limit then counts all of the
+//! caller's tasks, so it is only as tight as the caller's other processes allow.
+
+pub mod bounded;
+mod limits;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use limits::{Limits, signal_name};
+
+/// Where `/scratch` is, inside bubblewrap.
+pub const SCRATCH_MOUNT: &str = "/scratch";
+/// HOME inside bubblewrap (a tmpfs).
+pub const SANDBOX_HOME: &str = "/home/sandbox";
+/// Where the toolchain's sysroot appears inside bubblewrap; its host path may sit under a private directory
+/// (`/root/.rustup`) that the sandbox uid could not traverse.
+pub const TOOLCHAIN_MOUNT: &str = "/opt/rust";
+
+/// Whether untrusted code runs inside bubblewrap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SandboxKind {
+    /// bubblewrap plus rlimits: the only mode for untrusted submissions.
+    Bubblewrap,
+    /// rlimits only, on the host: trusted local development, stamped into the report.
+    None,
+}
+
+impl fmt::Display for SandboxKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SandboxKind::Bubblewrap => "bubblewrap",
+            SandboxKind::None => "none",
+        })
+    }
+}
+
+impl std::str::FromStr for SandboxKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "bubblewrap" | "bwrap" => Ok(SandboxKind::Bubblewrap),
+            "none" => Ok(SandboxKind::None),
+            _ => Err(format!("unknown sandbox `{text}`; use `bubblewrap` or `none`")),
+        }
+    }
+}
+
+/// The sandbox cannot be set up; nothing untrusted ran.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// bubblewrap is not on PATH.
+    #[error(
+        "bubblewrap (`bwrap`) is not installed, and the load stage runs untrusted code only inside it; install it \
+         (Debian/Ubuntu: `apt-get install bubblewrap`), or skip the load stage with --no-load (the report says so), \
+         or, for trusted local development only, pass --sandbox none"
+    )]
+    BubblewrapMissing,
+    /// A util-linux tool the sandbox needs is missing.
+    #[error("`{tool}` is not installed; the sandbox sets limits and drops privileges with it (Debian: util-linux)")]
+    ToolMissing {
+        /// `prlimit` or `setpriv`.
+        tool: &'static str,
+    },
+    /// bubblewrap is installed but cannot make a sandbox here.
+    #[error(
+        "bubblewrap cannot create a sandbox on this machine: {detail}; it needs user namespaces when not run as \
+         root (sysctl kernel.unprivileged_userns_clone=1)"
+    )]
+    BubblewrapBroken {
+        /// What bwrap printed.
+        detail: String,
+    },
+    /// The Rust toolchain could not be located.
+    #[error("cannot find the Rust toolchain to build the service with: {detail}")]
+    Toolchain {
+        /// Why.
+        detail: String,
+    },
+}
+
+/// A ready-to-use sandbox: where bubblewrap, the toolchain and the registry cache are.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    kind: SandboxKind,
+    bwrap: PathBuf,
+    prlimit: PathBuf,
+    setpriv: Option<PathBuf>,
+    sysroot: PathBuf,
+    cargo_home: PathBuf,
+}
+
+/// One command to run in the sandbox.
+#[derive(Clone, Debug)]
+pub struct Job<'a> {
+    /// Host path of the scratch directory, the only writable one (mounted at [`SCRATCH_MOUNT`]).
+    pub scratch: &'a Path,
+    /// Working directory, as the sandbox sees it.
+    pub cwd: PathBuf,
+    /// The program, as the sandbox sees it.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// The whole environment (it starts empty; PATH and HOME are set by the sandbox).
+    pub env: Vec<(String, String)>,
+    /// rlimits of everything inside, set before exec.
+    pub limits: &'a Limits,
+    /// Extra read-only binds, host path to sandbox path.
+    pub ro_binds: Vec<(PathBuf, PathBuf)>,
+    /// Who the program runs as.
+    pub identity: Identity,
+}
+
+/// Who a job's program runs as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// The untrusted payload: the sandbox uid with no capabilities (as root), else the caller in a user namespace.
+    Payload(SandboxUid),
+    /// Assay's own supervisor (the load harness): when Assay runs as root it keeps only the capabilities needed
+    /// to start the payload as [`Identity::Payload`] and to stop it (`setuid`, `setgid`, `setpcap`, `kill`);
+    /// otherwise none.
+    Supervisor,
+}
+
+/// The uid (and gid) untrusted code runs as when Assay runs as root: one per sandbox, so the process limit
+/// of one submission is not shared with another running beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SandboxUid(pub u32);
+
+impl SandboxUid {
+    /// A fresh uid from a range no distribution assigns (5 898 240 and up), unique per process and call.
+    pub fn allocate() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let sequence = NEXT.fetch_add(1, Ordering::Relaxed) % 64;
+        SandboxUid(0x5A_0000 + (std::process::id() % 1_000_000) * 64 + sequence)
+    }
+}
+
+impl Sandbox {
+    /// Locates bubblewrap (when `kind` asks for it; `ASSAY_BWRAP`, else PATH), util-linux's `prlimit` and `setpriv`, the toolchain and
+    /// the registry cache, and checks that bubblewrap can make a sandbox here.
+    pub fn new(kind: SandboxKind) -> Result<Self, SandboxError> {
+        let bwrap = match kind {
+            // `ASSAY_BWRAP` names a bubblewrap installed off PATH.
+            SandboxKind::Bubblewrap => match std::env::var_os("ASSAY_BWRAP") {
+                Some(path) => Some(PathBuf::from(path)).filter(|path| path.is_file()),
+                None => find_program("bwrap"),
+            }
+            .ok_or(SandboxError::BubblewrapMissing)?,
+            SandboxKind::None => PathBuf::new(),
+        };
+        let prlimit = find_program("prlimit").ok_or(SandboxError::ToolMissing { tool: "prlimit" })?;
+        let setpriv = if running_as_root() && kind == SandboxKind::Bubblewrap {
+            Some(find_program("setpriv").ok_or(SandboxError::ToolMissing { tool: "setpriv" })?)
+        } else {
+            None
+        };
+        let sandbox = Self { kind, bwrap, prlimit, setpriv, sysroot: toolchain_sysroot()?, cargo_home: cargo_home() };
+        if kind == SandboxKind::Bubblewrap {
+            sandbox.probe()?;
+        }
+        Ok(sandbox)
+    }
+
+    /// Which sandbox this is.
+    pub fn kind(&self) -> SandboxKind {
+        self.kind
+    }
+
+    /// The toolchain's own `cargo` on the host (not a rustup proxy, which would honour an asset's toolchain file).
+    pub fn host_cargo(&self) -> PathBuf {
+        self.sysroot.join("bin").join("cargo")
+    }
+
+    /// The same `cargo`, as sandboxed processes see it.
+    pub fn cargo(&self) -> PathBuf {
+        self.toolchain().join("bin").join("cargo")
+    }
+
+    /// The toolchain's sysroot as sandboxed processes see it.
+    fn toolchain(&self) -> PathBuf {
+        match self.kind {
+            SandboxKind::Bubblewrap => PathBuf::from(TOOLCHAIN_MOUNT),
+            SandboxKind::None => self.sysroot.clone(),
+        }
+    }
+
+    /// The host's cargo home, whose registry cache the build reads.
+    pub fn cargo_home(&self) -> &Path {
+        &self.cargo_home
+    }
+
+    /// Where `host` (inside the scratch directory) appears to sandboxed processes.
+    pub fn inside(&self, scratch: &Path, host: &Path) -> PathBuf {
+        match (self.kind, host.strip_prefix(scratch)) {
+            (SandboxKind::Bubblewrap, Ok(relative)) => Path::new(SCRATCH_MOUNT).join(relative),
+            _ => host.to_owned(),
+        }
+    }
+
+    /// HOME of sandboxed processes.
+    pub fn home(&self, scratch: &Path) -> PathBuf {
+        match self.kind {
+            SandboxKind::Bubblewrap => PathBuf::from(SANDBOX_HOME),
+            SandboxKind::None => scratch.join("home"),
+        }
+    }
+
+    /// Whether payloads run as a dedicated uid (Assay runs as root inside bubblewrap), so files they must
+    /// write have to be handed to that uid first.
+    pub fn drops_privileges(&self) -> bool {
+        self.setpriv.is_some()
+    }
+
+    /// The command prefix that starts a payload as `uid` from a [`Identity::Supervisor`] inside the sandbox,
+    /// with `limits` set before exec: `setpriv … -- prlimit … --`. Empty of `setpriv` when not root.
+    pub fn payload_prefix(&self, uid: SandboxUid, limits: &Limits) -> Vec<String> {
+        let mut prefix = Vec::new();
+        if let Some(setpriv) = &self.setpriv {
+            prefix.push(setpriv.display().to_string());
+            prefix.extend(drop_to(uid));
+        }
+        prefix.push(self.prlimit.display().to_string());
+        prefix.extend(limits.prlimit_args());
+        prefix.push("--".to_owned());
+        prefix
+    }
+
+    /// The host command that runs `job` in this sandbox.
+    pub fn command(&self, job: &Job<'_>) -> Command {
+        let mut command = Command::new(&self.prlimit);
+        command.args(job.limits.prlimit_args()).arg("--");
+        match self.kind {
+            SandboxKind::Bubblewrap => {
+                command.arg(&self.bwrap).args(self.bwrap_args(job)).arg("--");
+                if let (Identity::Payload(uid), Some(setpriv)) = (job.identity, &self.setpriv) {
+                    command.arg(setpriv).args(drop_to(uid));
+                }
+                command.arg(&job.program).args(&job.args);
+                command.env_clear();
+            }
+            SandboxKind::None => {
+                command.arg(&job.program).args(&job.args);
+                command.env_clear().current_dir(&job.cwd);
+                command.env("PATH", self.path_variable()).env("HOME", self.home(job.scratch));
+                command.envs(job.env.iter().map(|(key, value)| (key, value)));
+            }
+        }
+        command
+    }
+
+    fn path_variable(&self) -> String {
+        format!("{}:/usr/local/bin:/usr/bin:/bin", self.toolchain().join("bin").display())
+    }
+
+    fn bwrap_args(&self, job: &Job<'_>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| {
+            args.extend(items.iter().map(|item| item.as_ref().to_owned()));
+        };
+        push(&[&"--unshare-net", &"--unshare-pid", &"--unshare-ipc", &"--unshare-uts"]);
+        push(&[&"--die-with-parent", &"--new-session", &"--hostname", &"assay-sandbox"]);
+        if !running_as_root() {
+            push(&[&"--unshare-user", &"--cap-drop", &"ALL"]);
+        } else if job.identity == Identity::Supervisor {
+            push(&[&"--cap-drop", &"ALL"]);
+            for capability in ["CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL"] {
+                push(&[&"--cap-add", &capability]);
+            }
+        }
+        args.extend(system_binds());
+        let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| {
+            args.extend(items.iter().map(|item| item.as_ref().to_owned()));
+        };
+        push(&[&"--proc", &"/proc", &"--dev", &"/dev", &"--tmpfs", &"/tmp", &"--chmod", &"1777", &"/tmp"]);
+        for parent in ["/home", "/opt", "/opt/assay"] {
+            push(&[&"--perms", &"0755", &"--dir", &parent]);
+        }
+        push(&[&"--tmpfs", &SANDBOX_HOME, &"--chmod", &"1777", &SANDBOX_HOME]);
+        let cargo_home = Path::new(SANDBOX_HOME).join(".cargo");
+        push(&[&"--perms", &"1777", &"--dir", &cargo_home]);
+        let registry = self.cargo_home.join("registry");
+        if registry.is_dir() {
+            push(&[&"--ro-bind", &registry, &cargo_home.join("registry")]);
+        }
+        push(&[&"--ro-bind", &self.sysroot, &TOOLCHAIN_MOUNT]);
+        for (host, inside) in &job.ro_binds {
+            push(&[&"--ro-bind", host, inside]);
+        }
+        push(&[&"--bind", &job.scratch, &SCRATCH_MOUNT, &"--chdir", &job.cwd]);
+        push(&[&"--clearenv", &"--setenv", &"PATH", &self.path_variable()]);
+        push(&[&"--setenv", &"HOME", &SANDBOX_HOME, &"--setenv", &"CARGO_HOME", &cargo_home]);
+        for (key, value) in &job.env {
+            push(&[&"--setenv", key, value]);
+        }
+        args
+    }
+
+    /// Runs `true` in a minimal sandbox, so a broken bubblewrap fails here with its own message, not later as
+    /// a mysterious build failure.
+    fn probe(&self) -> Result<(), SandboxError> {
+        let mut command = Command::new(&self.bwrap);
+        command.args(["--unshare-net", "--unshare-pid", "--die-with-parent"]).args(system_binds());
+        if !running_as_root() {
+            command.arg("--unshare-user");
+        }
+        command.args(["--", "/usr/bin/true"]);
+        let output = command.output().map_err(|err| SandboxError::BubblewrapBroken { detail: err.to_string() })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(SandboxError::BubblewrapBroken { detail: String::from_utf8_lossy(&output.stderr).trim().to_owned() })
+        }
+    }
+}
+
+/// Read-only binds of the system: `/usr` with the merged-usr links (or directories) beside it, and the bits
+/// of `/etc` the dynamic loader and the compiler driver follow. Nothing else of `/etc`: no users, no secrets.
+fn system_binds() -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--ro-bind".into(), "/usr".into(), "/usr".into()];
+    for top in ["/bin", "/sbin", "/lib", "/lib64", "/lib32"] {
+        let path = Path::new(top);
+        match std::fs::read_link(path) {
+            Ok(target) => args.extend(["--symlink".into(), target.into_os_string(), top.into()]),
+            Err(_) if path.is_dir() => args.extend(["--ro-bind".into(), top.into(), top.into()]),
+            Err(_) => {}
+        }
+    }
+    // bubblewrap makes missing parents of a mount point mode 0700, which the sandbox uid could not traverse.
+    args.extend(["--perms".into(), "0755".into(), "--dir".into(), "/etc".into()]);
+    for etc in ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"] {
+        if Path::new(etc).exists() {
+            args.extend(["--ro-bind".into(), etc.into(), etc.into()]);
+        }
+    }
+    args
+}
+
+/// `setpriv` arguments that become `uid` with no groups, no capabilities and no way to gain privileges.
+fn drop_to(uid: SandboxUid) -> Vec<String> {
+    vec![
+        format!("--reuid={}", uid.0),
+        format!("--regid={}", uid.0),
+        "--clear-groups".to_owned(),
+        "--inh-caps=-all".to_owned(),
+        "--bounding-set=-all".to_owned(),
+        "--no-new-privs".to_owned(),
+        "--".to_owned(),
+    ]
+}
+
+/// Whether Assay runs as root.
+pub fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// `name` on PATH (or the usual system directories).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The active toolchain's sysroot (`rustc --print sysroot`, honouring `RUSTC`).
+fn toolchain_sysroot() -> Result<PathBuf, SandboxError> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|err| SandboxError::Toolchain { detail: format!("`rustc --print sysroot`: {err}") })?;
+    if !output.status.success() {
+        return Err(SandboxError::Toolchain {
+            detail: format!("`rustc --print sysroot` failed: {}", String::from_utf8_lossy(&output.stderr).trim()),
+        });
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    // Bound at its canonical path: a toolchain reached through a symlink would otherwise dangle inside.
+    let sysroot = sysroot.canonicalize().unwrap_or(sysroot);
+    if sysroot.join("bin").join("cargo").is_file() {
+        Ok(sysroot)
+    } else {
+        Err(SandboxError::Toolchain { detail: format!("{} has no bin/cargo", sysroot.display()) })
+    }
+}
+
+/// `CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_uids_are_distinct_and_unprivileged() {
+        let (a, b) = (SandboxUid::allocate(), SandboxUid::allocate());
+        assert_ne!(a, b);
+        assert!(a.0 > 65_535);
+    }
+
+    #[test]
+    fn sandbox_kinds_parse() {
+        assert_eq!("bubblewrap".parse::<SandboxKind>(), Ok(SandboxKind::Bubblewrap));
+        assert_eq!("none".parse::<SandboxKind>(), Ok(SandboxKind::None));
+        assert!("docker".parse::<SandboxKind>().unwrap_err().contains("bubblewrap"));
+    }
+}

@@ -1,0 +1,342 @@
+//! The load stage from the host's side: build the service in the sandbox, run the harness beside it there,
+//! and turn what it measured into the report's load section and findings.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assay_report::load::LoadReport;
+use assay_report::{Finding, codes};
+
+use crate::budget_check::{judge, startup_budget};
+use crate::build::{BuildRequest, Built, build};
+use crate::plan::{HarnessPlan, HarnessResult, ServiceLaunch};
+use crate::sandbox::bounded::{run_bounded, tail_lines};
+use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxKind, SandboxUid};
+use crate::{Budget, ByteSize, LoadSpec};
+
+/// The service the contract declares.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceTarget<'a> {
+    /// Binary target.
+    pub bin: &'a str,
+    /// Variable that carries the port.
+    pub port_env: &'a str,
+    /// Path that answers 2xx once ready.
+    pub ready: &'a str,
+}
+
+/// Limits and bounds of a load run; [`LoadSettings::default`] documents the defaults.
+#[derive(Clone, Debug)]
+pub struct LoadSettings {
+    /// Limits of the build.
+    pub build: Limits,
+    /// Limits of the running service (its wall clock is computed from the load spec).
+    pub service: Limits,
+    /// How long fetching dependencies may take.
+    pub fetch_timeout: Duration,
+    /// A request slower than this fails as `timeout`.
+    pub request_timeout: Duration,
+    /// How long the service may take to become ready when no budget says (twice the startup budget otherwise).
+    pub startup_timeout: Duration,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        Self {
+            build: Limits::build(),
+            service: Limits::service(),
+            fetch_timeout: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(10),
+            startup_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One load run.
+#[derive(Clone, Debug)]
+pub struct LoadRequest<'a> {
+    /// The scratch directory (host path); the build and the service write only here.
+    pub scratch: &'a Path,
+    /// The asset's root inside it.
+    pub asset: &'a Path,
+    /// What to run.
+    pub service: ServiceTarget<'a>,
+    /// How to load it.
+    pub spec: &'a LoadSpec,
+    /// The rule set's ceilings (the stricter of these and the contract's budgets applies).
+    pub ceilings: &'a Budget,
+    /// Limits and bounds.
+    pub settings: &'a LoadSettings,
+    /// Host path of the `assay-load-harness` binary.
+    pub harness: &'a Path,
+}
+
+/// What the stage produced: the measurements when the service ran, and the findings either way.
+#[derive(Debug, Default)]
+pub struct LoadOutcome {
+    /// The load section of the report; absent when the service never ran (build failed).
+    pub report: Option<LoadReport>,
+    /// Build failures, crashes, limit breaches and budget breaches.
+    pub findings: Vec<Finding>,
+    /// One line for the stage record.
+    pub note: String,
+}
+
+/// The load stage could not run; no verdict about the service exists.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The scratch directory could not be prepared, or a process could not be started.
+    #[error("load stage: {what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The harness itself failed: a fault of Assay or its installation, not of the asset.
+    #[error("the load harness failed ({status}): {detail}")]
+    Harness {
+        /// Its exit status.
+        status: String,
+        /// The end of its stderr.
+        detail: String,
+    },
+}
+
+/// Where the harness binary appears inside bubblewrap.
+const HARNESS_MOUNT: &str = "/opt/assay/assay-load-harness";
+/// Port the service listens on inside the sandbox's own network namespace, where every port is free.
+const SANDBOX_PORT: u16 = 18080;
+
+/// Builds the service, runs it under load in the sandbox and judges the result.
+pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, LoadError> {
+    let settings = request.settings;
+    let mut findings = Vec::new();
+    if sandbox.kind() == SandboxKind::None {
+        findings.push(
+            Finding::new(&codes::SANDBOX_DISABLED, "the service was built and run on the host, without bubblewrap")
+                .help("only trusted local development may pass --sandbox none; a marketplace scan never does"),
+        );
+    }
+    let uid = SandboxUid::allocate();
+    let built = build(
+        sandbox,
+        &BuildRequest {
+            scratch: request.scratch,
+            asset: request.asset,
+            bin: request.service.bin,
+            limits: &settings.build,
+            fetch_timeout: settings.fetch_timeout,
+            uid,
+        },
+    )
+    .map_err(|source| LoadError::Io { what: "building the service", source })?;
+    let binary = match built {
+        Built::Binary(binary) => binary,
+        Built::Failed(finding) => {
+            findings.push(*finding);
+            return Ok(LoadOutcome { report: None, findings, note: "the service did not build".to_owned() });
+        }
+    };
+
+    let spec = request.spec;
+    let startup_timeout = startup_budget(spec, request.ceilings)
+        .map_or(settings.startup_timeout, |budget| budget.0 * 2)
+        .max(Duration::from_secs(1));
+    let ramp = Duration::from_secs_f64(f64::from(spec.users) / spec.ramp.0.max(0.001));
+    let expected = startup_timeout + ramp + spec.duration.0;
+    let service_limits = Limits { wall_clock: expected, ..settings.service.clone() };
+    // The harness and bubblewrap run under looser limits of their own; the service's apply to it alone.
+    let outer = Limits {
+        cpu: service_limits.cpu * 2 + expected * 2,
+        address_space: ByteSize(1 << 40),
+        open_files: 8192,
+        processes: service_limits.processes + 1024,
+        file_size: service_limits.file_size,
+        output: ByteSize(4 << 20),
+        wall_clock: expected + Duration::from_secs(60),
+    };
+    let (port, harness_inside, ro_binds) = match sandbox.kind() {
+        SandboxKind::Bubblewrap => (
+            SANDBOX_PORT,
+            PathBuf::from(HARNESS_MOUNT),
+            vec![(request.harness.to_owned(), PathBuf::from(HARNESS_MOUNT))],
+        ),
+        SandboxKind::None => (
+            free_port().map_err(|source| LoadError::Io { what: "finding a free port", source })?,
+            request.harness.to_owned(),
+            Vec::new(),
+        ),
+    };
+    let plan = HarnessPlan {
+        service: ServiceLaunch {
+            prefix: sandbox.payload_prefix(uid, &service_limits),
+            program: binary.display().to_string(),
+            cwd: sandbox.inside(request.scratch, request.asset).display().to_string(),
+            env: vec![("HOME".to_owned(), sandbox.home(request.scratch).display().to_string())],
+            port_env: request.service.port_env.to_owned(),
+            port,
+            ready: request.service.ready.to_owned(),
+        },
+        spec: spec.clone(),
+        startup_timeout_ms: millis(startup_timeout),
+        request_timeout_ms: millis(settings.request_timeout),
+        output_limit: service_limits.output.0,
+    };
+    let plan_json = serde_json::to_vec(&plan)
+        .map_err(|err| LoadError::Io { what: "writing the plan", source: io::Error::other(err) })?;
+    let job = Job {
+        scratch: request.scratch,
+        cwd: sandbox.inside(request.scratch, request.scratch),
+        program: harness_inside,
+        args: Vec::new(),
+        env: Vec::new(),
+        limits: &outer,
+        ro_binds,
+        identity: Identity::Supervisor,
+    };
+    let finished = run_bounded(sandbox.command(&job), Some(plan_json), outer.wall_clock, outer.output.0)
+        .map_err(|source| LoadError::Io { what: "starting the load harness", source })?;
+    if finished.timed_out() {
+        findings.push(Finding::new(
+            &codes::SANDBOX_LIMIT,
+            format!(
+                "the load run hit the sandbox's wall-clock limit ({} s) and was killed",
+                outer.wall_clock.as_secs()
+            ),
+        ));
+        return Ok(LoadOutcome { report: None, findings, note: "killed at the wall-clock limit".to_owned() });
+    }
+    let parsed = serde_json::from_slice::<HarnessResult>(&finished.stdout);
+    let result = match parsed {
+        Ok(result) if finished.status.is_some_and(|s| s.success()) => result,
+        _ => {
+            let unreadable = parsed.err().map(|err| format!("its answer is unreadable ({err}); ")).unwrap_or_default();
+            return Err(LoadError::Harness {
+                status: finished.status.map_or_else(|| "killed".to_owned(), |s| s.to_string()),
+                detail: format!("{unreadable}{}", finished.stderr_tail(15)),
+            });
+        }
+    };
+    let (report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
+    findings.extend(more);
+    let note = format!(
+        "{} requests in {:.1} s, {} users",
+        report.overall.requests,
+        report.measured_ms as f64 / 1000.0,
+        report.users
+    );
+    Ok(LoadOutcome { report: Some(report), findings, note })
+}
+
+/// The report's load section and the findings of a finished harness run.
+fn interpret(
+    kind: SandboxKind,
+    request: &LoadRequest<'_>,
+    limits: &Limits,
+    result: HarnessResult,
+    startup_timeout: Duration,
+) -> (LoadReport, Vec<Finding>) {
+    let spec = request.spec;
+    let mut findings = Vec::new();
+    let log = &result.service.log_tail;
+    let last_lines = |n| {
+        let tail = tail_lines(log, n);
+        if tail.is_empty() { String::new() } else { format!("; its last output: {}", tail.replace('\n', " ⏎ ")) }
+    };
+    let cpu = result.service.cpu_ms.map(Duration::from_millis);
+    if let Some(exit) = &result.exit {
+        let breach = exit.signal.and_then(|signal| limits.breach(signal, cpu, result.peak_vm_bytes, log));
+        if let Some(limit) = &breach {
+            findings.push(
+                Finding::new(&codes::SANDBOX_LIMIT, format!("the service hit the sandbox's {limit} and was killed"))
+                    .help("a service must stay within the sandbox's limits under the contract's load"),
+            );
+        }
+        let (code, message) = if exit.phase == "startup" {
+            (&codes::LOAD_STARTUP_FAILED, format!("the service exited before it was ready: {}", exit.describe()))
+        } else {
+            (
+                &codes::LOAD_CRASHED,
+                format!("the service exited under load after {} requests: {}", exit.after_requests, exit.describe()),
+            )
+        };
+        findings.push(Finding::new(code, format!("{message}{}", last_lines(3))));
+    } else if result.startup_ms.is_none() {
+        findings.push(
+            Finding::new(
+                &codes::LOAD_STARTUP_FAILED,
+                format!(
+                    "the service did not answer GET {} with 2xx within {:.1} s{}",
+                    request.service.ready,
+                    startup_timeout.as_secs_f64(),
+                    last_lines(3)
+                ),
+            )
+            .help(format!(
+                "listen on 127.0.0.1 at the port in ${} and answer the ready path once serving",
+                request.service.port_env
+            )),
+        );
+    }
+    if result.service.peak_tasks >= limits.processes {
+        findings.push(Finding::new(
+            &codes::SANDBOX_LIMIT,
+            format!(
+                "the service reached the sandbox's process limit ({} tasks); further forks failed",
+                limits.processes
+            ),
+        ));
+    }
+    if result.output_bytes > limits.output.0 {
+        findings.push(Finding::new(
+            &codes::SANDBOX_LIMIT,
+            format!(
+                "the service wrote {} to stdout and stderr, over the sandbox's output limit ({}); the rest was dropped",
+                ByteSize(result.output_bytes).human(),
+                limits.output
+            ),
+        ));
+    }
+    let mut budgets = Vec::new();
+    if result.startup_ms.is_some() {
+        let (checks, breaches) = judge(
+            spec,
+            request.ceilings,
+            &result.overall,
+            &result.scenarios,
+            result.startup_ms,
+            result.service.peak_rss_bytes,
+        );
+        budgets = checks;
+        findings.extend(breaches);
+    }
+    let mut service = result.service;
+    service.exited = result.exit.as_ref().map(|exit| format!("{} during {}", exit.describe(), exit.phase));
+    let report = LoadReport {
+        sandbox: kind.to_string(),
+        model: format!(
+            "closed model: {} goose users started at {}, each sending its next request when the last one completes (no think time)",
+            spec.users, spec.ramp
+        ),
+        users: spec.users,
+        measured_ms: result.measured_ms,
+        startup_ms: result.startup_ms,
+        overall: result.overall,
+        scenarios: result.scenarios,
+        service,
+        budgets,
+    };
+    (report, findings)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A port free on the host's loopback right now (only `--sandbox none` shares the host's network).
+fn free_port() -> io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}

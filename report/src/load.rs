@@ -1,0 +1,112 @@
+//! What the load stage measured, as the report, the summary, the rules and `load.json` carry it.
+//!
+//! Latencies are milliseconds with microsecond precision. A load test is a measurement: these values vary
+//! between runs of the same asset, unlike the rest of the report.
+
+use serde::{Deserialize, Serialize};
+
+/// Results of load-testing the asset's service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LoadReport {
+    /// `bubblewrap`, or `none` when the service ran unsandboxed (`--sandbox none`, trusted development only).
+    pub sandbox: String,
+    /// The load model in words: goose users are a closed model (each user waits for its response).
+    pub model: String,
+    /// Concurrent users.
+    pub users: u32,
+    /// Length of the measured window in milliseconds (ramp-up excluded).
+    pub measured_ms: u64,
+    /// Milliseconds from start until `ready` answered 2xx; absent when it never did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_ms: Option<f64>,
+    /// All requests together.
+    pub overall: Measurement,
+    /// Each contract scenario, in contract order.
+    pub scenarios: Vec<Measurement>,
+    /// What the service process consumed.
+    pub service: ServiceUsage,
+    /// Every budget check made, passed or not, overall first.
+    pub budgets: Vec<BudgetCheck>,
+}
+
+/// Requests of one scenario (or all of them) in the measured window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Measurement {
+    /// Scenario name, or `overall`.
+    pub name: String,
+    /// Requests started in the window.
+    pub requests: u64,
+    /// Requests that failed: connection errors, timeouts and non-2xx responses.
+    pub errors: u64,
+    /// `errors / requests` in percent.
+    pub error_rate_percent: f64,
+    /// Requests per second over the window.
+    pub throughput_rps: f64,
+    /// Latency of successful requests as measured.
+    pub latency: Percentiles,
+    /// The same, corrected for coordinated omission (each user's mean cadence backfilled, as goose's
+    /// `Average` mitigation does).
+    pub corrected: Percentiles,
+    /// Failures by kind (`HTTP 500`, `connection refused`, …), sorted by kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureCount>,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+}
+
+/// How often one kind of failure happened.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FailureCount {
+    /// `HTTP 500`, `connection refused`, `timeout`, …
+    pub kind: String,
+    /// How many requests failed this way.
+    pub count: u64,
+}
+
+/// Resources the service used, read from `/proc` inside the sandbox and the kernel's accounting.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ServiceUsage {
+    /// Peak resident memory (`VmHWM`), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// User plus system CPU time, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// Most tasks (processes and threads) the service had at once.
+    pub peak_tasks: u64,
+    /// How the service ended when it ended on its own (`exit status 3`, `signal 9 (SIGKILL)`); absent when
+    /// it ran until the harness stopped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exited: Option<String>,
+    /// The last lines the service wrote to stdout and stderr (bounded).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_tail: String,
+}
+
+/// One budget compared with what was measured.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BudgetCheck {
+    /// `overall` or the scenario name.
+    pub scope: String,
+    /// `p50`, `p95`, `p99`, `error-rate`, `min-rps`, `max-rss` or `startup`.
+    pub metric: String,
+    /// The measured value, with its unit.
+    pub measured: String,
+    /// The effective limit, with its unit.
+    pub limit: String,
+    /// Where the limit came from: `contract` or `ceiling` (the rule set's, when stricter).
+    pub source: String,
+    /// Whether the measurement is within the limit.
+    pub passed: bool,
+}

@@ -1,0 +1,266 @@
+//! The load stage end to end: each load fixture built and run in the bubblewrap sandbox by the real `assay`
+//! binary and the real harness, with its expected verdict and finding; the hostile fixture's acts contained.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+use support::load_fixture::{assemble, bubblewrap};
+use support::{Sandbox, exit_code};
+
+/// Scans the assembled load fixture `name` with the load stage on; `extra` are more `assay scan` options.
+fn scan_fixture(sandbox: &Sandbox, name: &str, extra: &[&str]) -> Output {
+    scan_asset(sandbox, &assemble(name, &sandbox.path("in")), extra)
+}
+
+/// Scans `asset` with the load stage on.
+fn scan_asset(sandbox: &Sandbox, asset: &Path, extra: &[&str]) -> Output {
+    let output = sandbox
+        .assay()
+        .env("ASSAY_NO_LOAD", "false")
+        .arg("scan")
+        .arg(&asset)
+        .arg("--advisory-db")
+        .arg(support::synthetic_db())
+        .arg("--out")
+        .arg(sandbox.path("out"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(exit_code(&output), 0 | 1 | 3),
+        "assay could not scan {}:\n{}",
+        asset.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn load_findings(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let code = f["code"].as_str().unwrap();
+            code.starts_with("load-") || code.starts_with("sandbox-") || code == "budget-exceeded"
+        })
+        .map(|f| (f["code"].as_str().unwrap().to_owned(), f["message"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn has(findings: &[(String, String)], code: &str, needle: &str) -> bool {
+    findings.iter().any(|(c, message)| c == code && message.contains(needle))
+}
+
+#[test]
+fn fast_passes_its_budget_and_is_accepted() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let output = scan_fixture(&sandbox, "fast", &[]);
+    let report = sandbox.report();
+    assert_eq!(exit_code(&output), 0, "{:#}", report["findings"]);
+    assert_eq!(report["options"]["load"], "sandboxed");
+    let load = &report["load"];
+    assert_eq!(load["sandbox"], "bubblewrap");
+    assert!(load["overall"]["requests"].as_u64().unwrap() > 100, "{load:#}");
+    assert_eq!(load["overall"]["errors"], 0);
+    assert_eq!(load["scenarios"].as_array().unwrap().len(), 2);
+    assert!(load["service"]["peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(load["service"]["cpu_ms"].as_u64().is_some());
+    let checks = load["budgets"].as_array().unwrap();
+    assert!(checks.iter().any(|c| c["metric"] == "max-rss") && checks.iter().all(|c| c["passed"] == true));
+    let written: Value = serde_json::from_slice(&std::fs::read(sandbox.path("out/load.json")).unwrap()).unwrap();
+    assert_eq!(&written, load, "load.json is the report's load section");
+    let summary = std::fs::read_to_string(sandbox.path("out/summary.md")).unwrap();
+    assert!(summary.contains("## Load test") && summary.contains("| items |"), "{summary}");
+    let facts: Value = serde_json::from_slice(&std::fs::read(sandbox.path("out/facts.json")).unwrap()).unwrap();
+    assert_eq!(facts["load"]["overall"]["requests"], load["overall"]["requests"], "rules see the measurements");
+    assert!(sandbox.leftovers().is_empty(), "scratch left behind: {:?}", sandbox.leftovers());
+}
+
+#[test]
+fn slow_breaks_its_p95_budget() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "slow", &[])), 1);
+    let findings = load_findings(&sandbox.report());
+    assert!(has(&findings, "budget-exceeded", "overall: p95 4"), "{findings:?}");
+    assert!(has(&findings, "budget-exceeded", "> budget 25ms"), "{findings:?}");
+}
+
+#[test]
+fn flaky_breaks_its_error_budget() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "flaky", &[])), 1);
+    let report = sandbox.report();
+    let findings = load_findings(&report);
+    assert!(has(&findings, "budget-exceeded", "scenario `items`: error-rate 10."), "{findings:?}");
+    let failures = &report["load"]["scenarios"][0]["failures"][0];
+    assert_eq!(failures["kind"], "HTTP 500", "{:#}", report["load"]);
+}
+
+#[test]
+fn leaky_breaks_its_memory_budget() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "leaky", &[])), 1);
+    let findings = load_findings(&sandbox.report());
+    assert!(has(&findings, "budget-exceeded", "overall: max-rss "), "{findings:?}");
+    assert!(has(&findings, "budget-exceeded", "> budget 32MiB"), "{findings:?}");
+}
+
+#[test]
+fn crashy_is_reported_as_crashed_under_load() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "crashy", &[])), 1);
+    let report = sandbox.report();
+    let findings = load_findings(&report);
+    assert!(has(&findings, "load-crashed", "signal 6 (SIGABRT)"), "{findings:?}");
+    assert!(has(&findings, "load-crashed", "giving up after 300 requests"), "the log tail is quoted: {findings:?}");
+    assert!(!findings.iter().any(|(code, _)| code == "sandbox-limit"), "an abort is not a limit: {findings:?}");
+    assert_eq!(report["load"]["service"]["exited"], "signal 6 (SIGABRT) during load");
+}
+
+#[test]
+fn never_ready_fails_at_startup() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "never-ready", &[])), 1);
+    let report = sandbox.report();
+    let findings = load_findings(&report);
+    assert!(has(&findings, "load-startup-failed", "did not answer GET /health with 2xx within 2.0 s"), "{findings:?}");
+    assert!(report["load"]["startup_ms"].is_null());
+    assert!(report["load"]["budgets"].as_array().unwrap().is_empty(), "nothing to judge without a ready service");
+    let stage = report["stages"].as_array().unwrap().iter().find(|s| s["name"] == "load").unwrap();
+    assert_eq!(stage["status"], "failed");
+}
+
+/// Every file below `dir`, with its length, except below the folders in `skip`.
+fn files_below(dir: &Path, skip: &[&Path]) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if skip.contains(&path.as_path()) {
+            continue;
+        }
+        if path.is_dir() {
+            found.extend(files_below(&path, skip));
+        } else {
+            found.push((path.display().to_string(), entry.metadata().map(|m| m.len()).unwrap_or(0)));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn hostile_acts_are_contained_and_reported() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A listener on the host's loopback where the fixture tries to connect.
+    let listener = (47391..=47399).find_map(|port| TcpListener::bind(("127.0.0.1", port)).ok()).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::fs::write(sandbox.path("canary.txt"), b"untouched").unwrap();
+    let home = std::env::var("HOME").unwrap();
+    let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
+    let outside = ["/escape.txt", "/usr/escape.txt", "/etc/escape.txt", "/root/escape.txt"]
+        .map(String::from)
+        .into_iter()
+        .chain([format!("{cargo_home}/registry/escape.txt")])
+        .collect::<Vec<_>>();
+    let asset = assemble("hostile", &sandbox.path("in"));
+    // Everything of the test's own but the report folder and the scratch parent (tmp/), the submitted asset
+    // included: the scan works on a copy in the scratch dir.
+    let outside_scratch = || files_below(&sandbox.path(""), &[&sandbox.path("out"), &sandbox.path("tmp")]);
+    let before = outside_scratch();
+
+    let output = scan_asset(&sandbox, &asset, &["--limit-processes", "64", "--limit-cpu", "2s"]);
+    let report = sandbox.report();
+
+    assert!(listener.accept().is_err(), "the sandboxed service reached a listener on the host's loopback");
+    assert_eq!(outside_scratch(), before, "files outside the scratch dir changed");
+    for path in &outside {
+        assert!(!Path::new(path).exists(), "the service wrote {path} on the host");
+    }
+    assert_eq!(std::fs::read(sandbox.path("canary.txt")).unwrap(), b"untouched");
+
+    assert_eq!(exit_code(&output), 1);
+    let findings = load_findings(&report);
+    assert!(has(&findings, "sandbox-limit", "process limit (64 tasks)"), "{findings:?}");
+    assert!(has(&findings, "sandbox-limit", "CPU time limit (2 s)"), "{findings:?}");
+    let log = report["load"]["service"]["log_tail"].as_str().unwrap();
+    assert!(log.contains("hostile: connected to host ports []"), "{log}");
+    assert!(log.contains("hostile: wrote []"), "{log}");
+    assert!(log.contains("hostile: could read []"), "{log}");
+    assert!(log.contains("hostile: fork refused after"), "{log}");
+}
+
+#[test]
+fn a_build_failure_carries_the_compilers_message() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let asset = assemble("fast", &sandbox.path("in"));
+    std::fs::write(asset.join("src/main.rs"), "mod http;\nfn main() { let port: u16 = \"not a number\"; }\n").unwrap();
+    assert_eq!(exit_code(&scan_asset(&sandbox, &asset, &[])), 1);
+    let findings = load_findings(&sandbox.report());
+    assert!(has(&findings, "load-build-failed", "error[E0308]: mismatched types"), "{findings:?}");
+    assert!(sandbox.report()["load"].is_null());
+}
+
+#[test]
+fn without_bubblewrap_the_scan_refuses_and_says_how_to_install_it() {
+    let sandbox = Sandbox::new();
+    let asset = assemble("fast", &sandbox.path("in"));
+    let output = sandbox
+        .assay()
+        .env("ASSAY_NO_LOAD", "false")
+        .env("ASSAY_BWRAP", "/nonexistent/bwrap")
+        .arg("scan")
+        .arg(&asset)
+        .arg("--advisory-db")
+        .arg(support::synthetic_db())
+        .arg("--out")
+        .arg(sandbox.path("out"))
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("apt-get install bubblewrap") && stderr.contains("--no-load"), "{stderr}");
+    assert!(!sandbox.path("out/report.json").exists(), "no verdict for an untested service");
+}
+
+#[test]
+fn sandbox_none_is_stamped_into_the_report_and_needs_review() {
+    let sandbox = Sandbox::new();
+    let output = scan_fixture(&sandbox, "fast", &["--sandbox", "none"]);
+    let report = sandbox.report();
+    assert_eq!(exit_code(&output), 3, "{:#}", report["findings"]);
+    assert_eq!(report["options"]["load"], "unsandboxed");
+    assert_eq!(report["load"]["sandbox"], "none");
+    assert!(has(&load_findings(&report), "sandbox-disabled", "without bubblewrap"));
+}
