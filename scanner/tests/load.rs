@@ -24,7 +24,7 @@ fn scan_asset(sandbox: &Sandbox, asset: &Path, extra: &[&str]) -> Output {
         .assay()
         .env("ASSAY_NO_LOAD", "false")
         .arg("scan")
-        .arg(&asset)
+        .arg(asset)
         .arg("--advisory-db")
         .arg(support::synthetic_db())
         .arg("--out")
