@@ -90,6 +90,10 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
     };
     let key = assay_report::keys::read_signing_key(key_path)?;
     let mut scan = args.pipeline.config(args.load.setup())?;
+    // Every submission with a service would fail and be retried; better to refuse to start, saying why.
+    if let assay_scanner::stages::load::LoadSetup::Unavailable(why) = &scan.load {
+        anyhow::bail!("the worker cannot load-test services: {why}");
+    }
     scan.signer = Some(Signer { key, verifier_id: args.verifier_id.clone() });
     // A worker's scans must finish well inside the scan timeout, cargo metadata included.
     scan.metadata.timeout = scan.metadata.timeout.min(args.scan_timeout.0 / 2);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Load harness accuracy (not a test): the goose harness against `oha` on the same server (the `fast` load
+# fixture, on the host's loopback), same concurrency and duration, interleaved; then the harness's highest
+# throughput as users grow. Installs oha with `cargo install --locked oha` when absent.
+# Usage: bench/load-accuracy.sh [CONCURRENCY] [SECONDS] [ROUNDS]   Results: see BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+concurrency="${1:-8}"
+seconds="${2:-10}"
+rounds="${3:-3}"
+command -v oha >/dev/null || cargo install --locked --quiet oha
+cargo build --release -q -p assay-load-runner
+harness="$PWD/target/release/assay-load-harness"
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# The fast fixture, assembled and built as the load stage would (without the sandbox: both tools share the host).
+cp -r fixtures/load/fast "$work/fast" && cp fixtures/load/http.rs "$work/fast/src/"
+cargo build --release -q --manifest-path "$work/fast/Cargo.toml" --target-dir "$work/target"
+server="$work/target/release/load-fast"
+
+plan() { # USERS SECONDS PORT
+  python3 - "$@" "$server" <<'PY'
+import json, sys
+users, seconds, port, server = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+print(json.dumps({
+    "service": {"prefix": [], "program": server, "cwd": "/tmp", "env": [["HOME", "/tmp"]],
+                "port_env": "PORT", "port": port, "ready": "/health"},
+    # All users start within 0.1 s; the window opens once the last one runs.
+    "spec": {"users": users, "ramp": f"{users * 10}/s", "duration": f"{seconds}s",
+             "scenario": [{"name": "items", "request": {"path": "/items"}}]},
+    "startup_timeout_ms": 10000, "request_timeout_ms": 10000, "output_limit": 65536}))
+PY
+}
+
+harness_run() { # USERS SECONDS PORT -> "p50_ms p99_ms rps"
+  plan "$@" | "$harness" 2>/dev/null | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["overall"]
+print(f"{r[\"latency\"][\"p50_ms\"]:.3f} {r[\"latency\"][\"p99_ms\"]:.3f} {r[\"throughput_rps\"]:.0f}")'
+}
+
+oha_run() { # CONNECTIONS SECONDS PORT -> "p50_ms p99_ms rps"
+  PORT="$3" "$server" 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/health" >/dev/null 2>&1 && break; sleep 0.05; done
+  oha --no-tui --output-format json -c "$1" -z "$2s" "http://127.0.0.1:$3/items" 2>/dev/null | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+p = r["latencyPercentiles"]
+print(f"{p[\"p50\"] * 1000:.3f} {p[\"p99\"] * 1000:.3f} {r[\"summary\"][\"requestsPerSec\"]:.0f}")'
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "concurrency=$concurrency duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps)"
+port=47600
+for round in $(seq 1 "$rounds"); do
+  port=$((port + 2))
+  echo "round $round harness: $(harness_run "$concurrency" "$seconds" "$port")"
+  echo "round $round oha:     $(oha_run "$concurrency" "$seconds" $((port + 1)))"
+done
+
+echo "harness throughput by users (${seconds}s each; p50 ms, p99 ms, rps):"
+for users in 1 4 16 64; do
+  port=$((port + 1))
+  echo "users=$users: $(harness_run "$users" "$seconds" "$port")"
+done
