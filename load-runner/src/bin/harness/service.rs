@@ -161,7 +161,7 @@ fn sample(
             peaks.rss.fetch_max(rss, Ordering::SeqCst);
             peaks.vm.fetch_max(vm, Ordering::SeqCst);
         }
-        peaks.tasks.fetch_max(tree_tasks(pid), Ordering::SeqCst);
+        peaks.tasks.fetch_max(service_tasks(pid), Ordering::SeqCst);
         let status = child.lock().ok().and_then(|mut child| child.try_wait().ok().flatten());
         if let Some(status) = status {
             if let Ok(mut exit) = exit.lock() {
@@ -191,11 +191,20 @@ fn memory(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmHWM:")? * 1024, field("VmPeak:")? * 1024))
 }
 
-/// Tasks (threads of every process) in the tree rooted at `root`.
-fn tree_tasks(root: u32) -> u64 {
+/// Tasks (threads of every process) of the service: every process of its uid when it runs as a uid of its own
+/// (a double fork cannot hide a process from that count, nor from the kernel's limit), else the tree rooted
+/// at `root`.
+fn service_tasks(root: u32) -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    let uid_of = |status: &str| {
+        status.lines().find_map(|line| line.strip_prefix("Uid:")?.split_whitespace().next()?.parse::<u32>().ok())
+    };
+    let service_uid = std::fs::read_to_string(format!("/proc/{root}/status")).ok().and_then(|s| uid_of(&s));
+    let own_uid = Some(rustix::process::getuid().as_raw());
+    let by_uid = service_uid.filter(|uid| Some(*uid) != own_uid);
     let mut parents: HashMap<u32, u32> = HashMap::new();
     let mut threads: HashMap<u32, u64> = HashMap::new();
+    let mut same_uid = 0;
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
         let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
@@ -203,7 +212,13 @@ fn tree_tasks(root: u32) -> u64 {
         if let (Some(ppid), Some(count)) = (field("PPid:"), field("Threads:")) {
             parents.insert(pid, u32::try_from(ppid).unwrap_or(0));
             threads.insert(pid, count);
+            if by_uid.is_some() && uid_of(&status) == by_uid {
+                same_uid += count;
+            }
         }
+    }
+    if by_uid.is_some() {
+        return same_uid;
     }
     threads
         .iter()
