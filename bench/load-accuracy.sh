@@ -2,22 +2,23 @@
 # Load harness accuracy (not a test): the goose harness against `oha` on the same server (the `fast` load
 # fixture, on the host's loopback), same concurrency and duration, interleaved; then the harness's highest
 # throughput as users grow. Installs oha with `cargo install --locked oha` when absent.
-# Usage: bench/load-accuracy.sh [CONCURRENCY] [SECONDS] [ROUNDS]   Results: see BENCHMARKS.md.
+# Usage: [FIXTURE=fast] bench/load-accuracy.sh [CONCURRENCY] [SECONDS] [ROUNDS]   Results: see BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 concurrency="${1:-8}"
 seconds="${2:-10}"
 rounds="${3:-3}"
+fixture="${FIXTURE:-fast}"
 command -v oha >/dev/null || cargo install --locked --quiet oha
 cargo build --release -q -p assay-load-runner
 harness="$PWD/target/release/assay-load-harness"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# The fast fixture, assembled and built as the load stage would (without the sandbox: both tools share the host).
-cp -r fixtures/load/fast "$work/fast" && cp fixtures/load/http.rs "$work/fast/src/"
-cargo build --release -q --manifest-path "$work/fast/Cargo.toml" --target-dir "$work/target"
-server="$work/target/release/load-fast"
+# The fixture, assembled and built as the load stage would (without the sandbox: both tools share the host).
+cp -r "fixtures/load/$fixture" "$work/$fixture" && cp fixtures/load/http.rs "$work/$fixture/src/"
+cargo build --release -q --manifest-path "$work/$fixture/Cargo.toml" --target-dir "$work/target"
+server="$work/target/release/load-$fixture"
 
 plan() { # USERS SECONDS PORT
   python3 - "$@" "$server" <<'PY'
@@ -37,7 +38,7 @@ harness_run() { # USERS SECONDS PORT -> "p50_ms p99_ms rps"
   plan "$@" | "$harness" 2>/dev/null | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["overall"]
-print(f"{r[\"latency\"][\"p50_ms\"]:.3f} {r[\"latency\"][\"p99_ms\"]:.3f} {r[\"throughput_rps\"]:.0f}")'
+print("%.3f %.3f %.0f" % (r["latency"]["p50_ms"], r["latency"]["p99_ms"], r["throughput_rps"]))'
 }
 
 oha_run() { # CONNECTIONS SECONDS PORT -> "p50_ms p99_ms rps"
@@ -48,20 +49,18 @@ oha_run() { # CONNECTIONS SECONDS PORT -> "p50_ms p99_ms rps"
 import json, sys
 r = json.load(sys.stdin)
 p = r["latencyPercentiles"]
-print(f"{p[\"p50\"] * 1000:.3f} {p[\"p99\"] * 1000:.3f} {r[\"summary\"][\"requestsPerSec\"]:.0f}")'
+print("%.3f %.3f %.0f" % (p["p50"] * 1000, p["p99"] * 1000, r["summary"]["requestsPerSec"]))'
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-echo "concurrency=$concurrency duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps)"
-port=47600
+echo "fixture=$fixture concurrency=$concurrency duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps)"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 for round in $(seq 1 "$rounds"); do
-  port=$((port + 2))
-  echo "round $round harness: $(harness_run "$concurrency" "$seconds" "$port")"
-  echo "round $round oha:     $(oha_run "$concurrency" "$seconds" $((port + 1)))"
+  echo "round $round harness: $(harness_run "$concurrency" "$seconds" "$(free_port)")"
+  echo "round $round oha:     $(oha_run "$concurrency" "$seconds" "$(free_port)")"
 done
 
 echo "harness throughput by users (${seconds}s each; p50 ms, p99 ms, rps):"
 for users in 1 4 16 64; do
-  port=$((port + 1))
-  echo "users=$users: $(harness_run "$users" "$seconds" "$port")"
+  echo "users=$users: $(harness_run "$users" "$seconds" "$(free_port)")"
 done

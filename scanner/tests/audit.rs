@@ -289,3 +289,51 @@ fn db_fetch_refuses_to_overwrite_a_directory_that_is_not_a_clone() {
     assert_eq!(exit_code(&output), 2);
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a git checkout"));
 }
+
+/// The whole audit result, through the library: what the cache must not change.
+fn audit_with(db: &assay_scanner::stages::audit::AdvisoryDatabase, lockfile: &Path) -> Value {
+    let text = std::fs::read_to_string(lockfile).unwrap();
+    let lockfile: rustsec::Lockfile = text.parse().unwrap();
+    serde_json::to_value(assay_scanner::stages::audit::audit(db, &lockfile, None)).unwrap()
+}
+
+#[test]
+fn the_parsed_database_cache_changes_nothing_but_speed() {
+    use assay_scanner::stages::audit::AdvisoryDatabase;
+    let Some(real) = shared("advisory-db") else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let lockfile = fixture("connectors/vulnerable/Cargo.lock");
+    let uncached = AdvisoryDatabase::open_with_cache(&real, None).unwrap();
+    let cold = AdvisoryDatabase::open_with_cache(&real, Some(cache.path())).unwrap();
+    let cache_files: Vec<_> = support::walk(cache.path()).into_iter().filter(|p| p.is_file()).collect();
+    assert_eq!(cache_files.len(), 1, "one cache file per database: {cache_files:?}");
+    let warm = AdvisoryDatabase::open_with_cache(&real, Some(cache.path())).unwrap();
+    assert_eq!(warm.identity, uncached.identity);
+    assert_eq!(cold.identity, uncached.identity);
+    assert_eq!(warm.identity.advisory_count, uncached.identity.advisory_count);
+    let expected = audit_with(&uncached, &lockfile);
+    assert_eq!(audit_with(&warm, &lockfile), expected);
+    assert_eq!(audit_with(&cold, &lockfile), expected);
+    assert_eq!(ids(&expected["vulnerabilities"]), set(&CARGO_AUDIT_VULNERABILITIES));
+}
+
+#[test]
+fn an_edited_advisory_misses_the_cache() {
+    use assay_scanner::stages::audit::AdvisoryDatabase;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    copy_tree(&synthetic_db(), &db);
+    let cache = dir.path().join("cache");
+    let lockfile = fixture("connectors/vulnerable/Cargo.lock");
+    let before = audit_with(&AdvisoryDatabase::open_with_cache(&db, Some(&cache)).unwrap(), &lockfile);
+    assert!(!before["vulnerabilities"].as_array().unwrap().is_empty());
+    // Mark every version patched, in place: a cache keyed by anything less than the files would miss this.
+    for file in support::walk(&db.join("crates")).into_iter().filter(|p| p.is_file()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let start = text.find("patched = ").unwrap();
+        let end = start + text[start..].find('\n').unwrap();
+        std::fs::write(&file, format!("{}patched = [\">= 0.0.0\"]{}", &text[..start], &text[end..])).unwrap();
+    }
+    let after = audit_with(&AdvisoryDatabase::open_with_cache(&db, Some(&cache)).unwrap(), &lockfile);
+    assert!(after["vulnerabilities"].as_array().unwrap().is_empty(), "{after:#}");
+}

@@ -223,3 +223,24 @@ fn a_missing_lockfile_is_a_finding_and_the_audit_is_skipped() {
     let audit = report["stages"].as_array().unwrap().iter().find(|s| s["name"] == "audit").unwrap();
     assert_eq!(audit["status"], "skipped");
 }
+
+#[test]
+fn several_assets_are_scanned_by_one_process_and_the_gravest_verdict_exits() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .assay()
+        .arg("scan")
+        .arg(fixture("connectors/echo"))
+        .arg(fixture("connectors/vulnerable"))
+        .arg("--advisory-db")
+        .arg(support::synthetic_db())
+        .args(["--max-db-age", "100000", "--timings", "--out"])
+        .arg(sandbox.path("out"))
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 1, "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(sandbox.path("out/echo-connector-1.0.0/report.json").is_file());
+    assert!(sandbox.path("out/vulnerable-component-0.3.1/report.json").is_file());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().filter(|line| line.starts_with("timing: ")).count(), 2, "{stderr}");
+}

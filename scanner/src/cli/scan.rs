@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use assay_load_runner::ByteSize;
+use assay_report::Verdict;
 use assay_rules::RuleSet;
 use assay_scanner::intake::IntakeLimits;
 use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput, Signer};
@@ -17,12 +18,18 @@ use super::{DbArgs, Format, Outcome, render};
 
 #[derive(Args)]
 pub(super) struct ScanArgs {
-    /// The asset: a .crate file, a .tar.gz, or a crate directory.
-    path: PathBuf,
+    /// The assets: .crate files, .tar.gz archives or crate directories. Several are scanned in a row by one
+    /// process (the advisory database and the rule set loaded once), as the worker does.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
     /// Directory for the report files (report.json, summary.md, sbom.cdx.json, findings.sarif, facts.json,
-    /// report.dsse.json when signed) [default: assay-out/<name>-<version>].
+    /// load.json, report.dsse.json when signed) [default: assay-out/<name>-<version>; with several assets,
+    /// DIR/<name>-<version>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Print each asset's scan time (ms, report files included) on stderr.
+    #[arg(long)]
+    timings: bool,
     /// `human` prints a summary on stderr; `json` prints report.json on stdout.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -109,10 +116,29 @@ impl PipelineArgs {
     /// Opens the advisory database and runs the pipeline on `path`.
     pub(super) fn scan(&self, path: &std::path::Path, config: &ScanConfig) -> anyhow::Result<ScanOutput> {
         let db = AdvisoryDatabase::open(&self.db.location())?;
-        let mut progress = TerminalProgress { enabled: std::io::stderr().is_terminal() };
-        pipeline::scan(path, &db, &self.rule_set()?, config, &mut progress)
-            .with_context(|| format!("cannot scan {}", path.display()))
+        scan_one(path, &db, &self.rule_set()?, config)
     }
+}
+
+/// The graver of two verdicts: rejected, then needs review, then accepted (the exit code of several scans).
+fn graver(a: Verdict, b: Verdict) -> Verdict {
+    let rank = |verdict| match verdict {
+        Verdict::Accepted => 0,
+        Verdict::NeedsReview => 1,
+        Verdict::Rejected => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Runs the pipeline on `path`, showing progress on a terminal.
+fn scan_one(
+    path: &std::path::Path,
+    db: &AdvisoryDatabase,
+    rules: &RuleSet,
+    config: &ScanConfig,
+) -> anyhow::Result<ScanOutput> {
+    let mut progress = TerminalProgress { enabled: std::io::stderr().is_terminal() };
+    pipeline::scan(path, db, rules, config, &mut progress).with_context(|| format!("cannot scan {}", path.display()))
 }
 
 /// `SOURCE_DATE_EPOCH` (seconds since the epoch), as reproducible-build tools set it.
@@ -188,25 +214,38 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let mut config = args.pipeline.config(args.load.setup())?;
     config.signer = args.signing.signer()?;
     config.resource_uri.clone_from(&args.signing.listing);
-    let output = args.pipeline.scan(&args.path, &config)?;
-    let report = &output.report;
-    let out = args.out.unwrap_or_else(|| {
+    let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
+    let rules = args.pipeline.rule_set()?;
+    let several = args.paths.len() > 1;
+    let mut worst = Verdict::Accepted;
+    for path in &args.paths {
+        let clock = std::time::Instant::now();
+        let output = scan_one(path, &db, &rules, &config)?;
+        let report = &output.report;
         let folder = match &report.asset {
             Some(asset) => format!("{}-{}", asset.name, asset.version),
             None => report.subject.name.clone(),
         };
-        PathBuf::from("assay-out").join(folder)
-    });
-    pipeline::write_report(&output, &out)?;
-    match args.format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(report).context("cannot serialise the report")?;
-            println!("{json}");
+        let out = match &args.out {
+            Some(out) if several => out.join(folder),
+            Some(out) => out.clone(),
+            None => PathBuf::from("assay-out").join(folder),
+        };
+        pipeline::write_report(&output, &out)?;
+        if args.timings {
+            eprintln!("timing: {} {:.3} ms", path.display(), clock.elapsed().as_secs_f64() * 1000.0);
         }
-        Format::Human => eprint!("{}", render::scan_summary(report, &out)),
+        match args.format {
+            Format::Json => {
+                let json = serde_json::to_string_pretty(report).context("cannot serialise the report")?;
+                println!("{json}");
+            }
+            Format::Human => eprint!("{}", render::scan_summary(report, &out)),
+        }
+        worst = graver(worst, report.verdict);
     }
-    if output.envelopes.is_none() {
+    if config.signer.is_none() {
         eprintln!("note: the report is unsigned (no report.dsse.json); sign with --key FILE or ASSAY_SIGNING_KEY");
     }
-    Ok(Outcome::Verdict(report.verdict))
+    Ok(Outcome::Verdict(worst))
 }

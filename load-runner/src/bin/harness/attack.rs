@@ -57,6 +57,11 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
     configuration.timeout = Some(format!("{:.3}", plan.request_timeout_ms as f64 / 1000.0));
     // Goose's own metrics backfill stalls too; the harness's corrected histograms do the same, per request.
     configuration.co_mitigation = Some(GooseCoordinatedOmissionMitigation::Average);
+    // Goose aggregates its own metrics on the same cores as the service; only its request metrics (which the
+    // coordinated-omission mitigation works on) are kept, so its bookkeeping disturbs the measurement least.
+    configuration.no_transaction_metrics = true;
+    configuration.no_scenario_metrics = true;
+    configuration.no_status_codes = true;
     configuration.no_telnet = true;
     configuration.no_websocket = true;
     configuration.no_print_metrics = true;

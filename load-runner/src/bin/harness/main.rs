@@ -42,7 +42,8 @@ fn main() -> ExitCode {
 /// Keeps the original stdout for the result alone and points fd 1 at stderr, so nothing else that prints
 /// (goose's terminal logger warns about every failed request) can corrupt the JSON the host parses.
 fn claim_stdout() -> std::io::Result<std::fs::File> {
-    let result = rustix::io::dup(std::io::stdout())?;
+    // Close-on-exec: the service must not inherit the result pipe (its reader would wait for the service too).
+    let result = rustix::io::fcntl_dupfd_cloexec(std::io::stdout(), 3)?;
     rustix::stdio::dup2_stdout(std::io::stderr())?;
     Ok(std::fs::File::from(result))
 }
@@ -58,11 +59,15 @@ fn run() -> Result<HarnessResult, String> {
         .map_err(|err| format!("cannot start the service `{}`: {err}", plan.service.program))?;
     let startup = service.wait_ready(&plan.service.ready, Duration::from_millis(plan.startup_timeout_ms));
     if startup.is_some() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|err| format!("cannot start the async runtime: {err}"))?;
-        runtime.block_on(attack::attack(&plan, recorder.clone())).map_err(|err| format!("goose failed: {err}"))?;
+        let attacked = runtime.block_on(attack::attack(&plan, recorder.clone()));
+        if let Err(err) = attacked {
+            service.stop();
+            return Err(format!("goose failed: {err:?}"));
+        }
     }
     let accounting = service.stop();
     let (overall, scenarios, window) = recorder.measurements();

@@ -1,5 +1,6 @@
 //! The RustSec advisory database: opening it once, knowing which one it is and how old, and fetching it.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use assay_report::{Finding, codes};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use super::cache::{self, CachedDatabase};
 use crate::intake::hex;
 
 /// The official advisory database, fetched by `assay db fetch`.
@@ -17,8 +19,10 @@ pub const OFFICIAL_URL: &str = "https://github.com/rustsec/advisory-db.git";
 
 /// A loaded advisory database and what identifies it.
 pub struct AdvisoryDatabase {
-    /// The advisories, indexed by `rustsec`.
-    pub(crate) db: rustsec::Database,
+    /// The advisories of the `crates` collection, as `rustsec` parsed them.
+    advisories: Vec<rustsec::Advisory>,
+    /// Positions in `advisories` by package name.
+    by_package: HashMap<String, Vec<usize>>,
     /// Where it was loaded from.
     pub path: PathBuf,
     /// Commit, date and digest.
@@ -71,8 +75,16 @@ pub enum DatabaseError {
 }
 
 impl AdvisoryDatabase {
-    /// Loads the database at `path` and identifies it. Costly (hundreds of files): do it once per process.
+    /// Loads the database at `path` and identifies it, through the parsed-database cache in the cache
+    /// directory (see [`crate::cache_dir::cache_root`]).
     pub fn open(path: &Path) -> Result<Self, DatabaseError> {
+        Self::open_with_cache(path, Some(&crate::cache_dir::cache_root()))
+    }
+
+    /// Loads the database at `path`: from the cache in `cache_dir` when its fingerprint (file stats) still
+    /// matches, else by parsing every advisory file and hashing it for the identity (~40 ms for the full
+    /// database), refreshing the cache. A cache that cannot be written is skipped silently: it is only speed.
+    pub fn open_with_cache(path: &Path, cache_dir: Option<&Path>) -> Result<Self, DatabaseError> {
         if !path.join("crates").is_dir() {
             return Err(if path.exists() {
                 DatabaseError::Empty { path: path.to_owned() }
@@ -80,16 +92,51 @@ impl AdvisoryDatabase {
                 DatabaseError::Missing { path: path.to_owned() }
             });
         }
+        let io_error = |source| DatabaseError::Io { path: path.to_owned(), source };
+        let files = cache::advisory_files(path).map_err(io_error)?;
+        let cache = cache_dir.map(|dir| cache::cache_file(dir, path)).zip(cache::fingerprint(path, &files).ok());
+        if let Some((file, fingerprint)) = &cache
+            && let Some(cached) = cache::load(file, fingerprint)
+        {
+            return Ok(Self::new(path, cached.identity, cached.advisories));
+        }
         let db =
             rustsec::Database::open(path).map_err(|source| DatabaseError::Load { path: path.to_owned(), source })?;
-        let advisory_count = db.iter().count();
-        if advisory_count == 0 {
+        let advisories: Vec<rustsec::Advisory> = db.into_iter().collect();
+        if advisories.is_empty() {
             return Err(DatabaseError::Empty { path: path.to_owned() });
         }
-        let mut identity = identify(path)?;
-        identity.advisory_count = advisory_count;
+        let mut identity = identify(path, &files)?;
+        identity.advisory_count = advisories.len();
+        if let Some((file, fingerprint)) = cache {
+            let cached = CachedDatabase::new(fingerprint, identity, advisories);
+            let _ = cache::store(&file, &cached);
+            return Ok(Self::new(path, cached.identity, cached.advisories));
+        }
+        Ok(Self::new(path, identity, advisories))
+    }
+
+    fn new(path: &Path, identity: DatabaseIdentity, advisories: Vec<rustsec::Advisory>) -> Self {
+        let mut by_package: HashMap<String, Vec<usize>> = HashMap::new();
+        for (position, advisory) in advisories.iter().enumerate() {
+            by_package.entry(advisory.metadata.package.to_string()).or_default().push(position);
+        }
         let date = identity.date.as_deref().and_then(|d| d.parse::<Timestamp>().ok());
-        Ok(Self { db, path: path.to_owned(), identity, date })
+        Self { advisories, by_package, path: path.to_owned(), identity, date }
+    }
+
+    /// Advisories about `package` that `query` matches (the query's own package filters apply as well).
+    pub(crate) fn query<'a>(
+        &'a self,
+        package: &str,
+        query: &'a rustsec::database::Query,
+    ) -> impl Iterator<Item = &'a rustsec::Advisory> + 'a {
+        self.by_package
+            .get(package)
+            .into_iter()
+            .flatten()
+            .map(|&position| &self.advisories[position])
+            .filter(move |advisory| query.matches(advisory))
     }
 
     /// Whole days since the database's commit date; `None` when the date is unknown.
@@ -134,7 +181,7 @@ pub fn default_location() -> PathBuf {
 
 /// Identifies the database: a git checkout by its HEAD commit; otherwise by a digest of its advisory
 /// files, with the commit and date of a `SNAPSHOT` file when one is present.
-fn identify(path: &Path) -> Result<DatabaseIdentity, DatabaseError> {
+fn identify(path: &Path, files: &[String]) -> Result<DatabaseIdentity, DatabaseError> {
     if path.join(".git").exists()
         && let Some((commit, date)) = git_head(path)
     {
@@ -146,7 +193,7 @@ fn identify(path: &Path) -> Result<DatabaseIdentity, DatabaseError> {
             advisory_count: 0,
         });
     }
-    let content_sha256 = Some(content_digest(path)?);
+    let content_sha256 = Some(content_digest(path, files)?);
     let snapshot = fs::read_to_string(path.join("SNAPSHOT")).ok();
     let field = |name: &str| {
         snapshot.as_deref().and_then(|text| {
@@ -174,33 +221,11 @@ fn git_head(path: &Path) -> Option<(String, String)> {
     Some((lines.next()?.to_owned(), lines.next()?.to_owned()))
 }
 
-/// sha256 over `path NUL size NUL contents` of every advisory file under `crates/` and `rust/`,
-/// in byte order of the relative path.
-fn content_digest(root: &Path) -> Result<String, DatabaseError> {
+/// sha256 over `path NUL size NUL contents` of every advisory file (`files`, relative to `root`, sorted).
+fn content_digest(root: &Path, files: &[String]) -> Result<String, DatabaseError> {
     let io_error = |source| DatabaseError::Io { path: root.to_owned(), source };
-    let mut files = Vec::new();
-    for collection in ["crates", "rust"] {
-        let dir = root.join(collection);
-        if !dir.is_dir() {
-            continue;
-        }
-        for package in fs::read_dir(&dir).map_err(io_error)? {
-            let package = package.map_err(io_error)?.path();
-            if !package.is_dir() {
-                continue;
-            }
-            for advisory in fs::read_dir(&package).map_err(io_error)? {
-                let advisory = advisory.map_err(io_error)?.path();
-                if advisory.extension().is_some_and(|ext| ext == "md" || ext == "toml") {
-                    let relative = advisory.strip_prefix(root).unwrap_or(&advisory).to_string_lossy().into_owned();
-                    files.push(relative);
-                }
-            }
-        }
-    }
-    files.sort();
     let mut hasher = Sha256::new();
-    for relative in &files {
+    for relative in files {
         let content = fs::read(root.join(relative)).map_err(io_error)?;
         hasher.update(relative.as_bytes());
         hasher.update([0]);

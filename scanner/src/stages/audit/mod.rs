@@ -1,5 +1,6 @@
 //! The dependency audit: every locked package against the RustSec advisory database.
 
+mod cache;
 mod database;
 mod sources;
 
@@ -39,10 +40,11 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
             .package_name(package.name.clone())
             .package_version(package.version.clone())
             .package_source(SourceId::default());
-        for advisory in db.db.query(&query) {
+        let informational = query.clone().informational(true);
+        for advisory in db.query(package.name.as_str(), &query) {
             result.vulnerabilities.push(advisory_match(advisory, package, "vulnerability"));
         }
-        for advisory in db.db.query(&query.clone().informational(true)) {
+        for advisory in db.query(package.name.as_str(), &informational) {
             // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
             let kind = match advisory.metadata.informational {
                 Some(Informational::Unmaintained) => "unmaintained",

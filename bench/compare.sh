@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Static scan against the peer chain (not a test): `assay scan --no-load` one-shot versus `cargo audit` +
+# `cargo deny check` + `cargo cyclonedx` on the same assets, interleaved, several repetitions; then the warm
+# path (one `assay scan A B C …` process) and whether the answers agree (advisory ids with cargo-audit,
+# licences with cargo-cyclonedx). Installs the peers with `cargo install --locked` when absent; builds a
+# 67-package and a 500-package asset from crates.io (needs the registry once; later runs are warm).
+# Usage: bench/compare.sh [REPETITIONS]   Results: see BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps="${1:-7}"
+db="$(realpath "${ADVISORY_DB:-../shared/advisory-db}")"
+for peer in cargo-audit cargo-deny cargo-cyclonedx; do
+  command -v "$peer" >/dev/null || cargo install --locked --quiet "$peer"
+done
+cargo build --release -q -p assay-scanner
+work="${BENCH_WORK:-$(mktemp -d)}"
+mkdir -p "$work"
+
+# An asset: a crate with these dependencies, locked and fetched (so every tool starts warm).
+make_asset() { # NAME DEPENDENCY-LINES…
+  local dir="$work/$1"; shift
+  [ -f "$dir/Cargo.lock" ] && return
+  mkdir -p "$dir/src"
+  printf '[package]\nname = "%s"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\ndescription = "bench asset"\nrepository = "https://git.example/bench"\n\n[dependencies]\n' "$(basename "$dir")" > "$dir/Cargo.toml"
+  printf '%s\n' "$@" >> "$dir/Cargo.toml"
+  echo 'fn main() {}' > "$dir/src/main.rs"
+  cargo generate-lockfile -q --manifest-path "$dir/Cargo.toml"
+  cargo fetch -q --locked --manifest-path "$dir/Cargo.toml"
+}
+make_asset mid-67 'clap = { version = "4", features = ["derive"] }' 'serde_json = "1"' 'regex = "1"' \
+  'tokio = { version = "1", features = ["rt-multi-thread", "macros", "net", "time"] }' 'anyhow = "1"' 'tracing = "0.1"' \
+  'chrono = "0.4"' 'uuid = { version = "1", features = ["v4"] }'
+make_asset big-500 'tokio = { version = "1", features = ["full"] }' 'axum = "0.8"' 'reqwest = { version = "0.12", features = ["json"] }' \
+  'sqlx = { version = "0.8", features = ["runtime-tokio", "postgres", "mysql", "sqlite"] }' 'clap = { version = "4", features = ["derive"] }' \
+  'serde_json = "1"' 'regex = "1"' 'tracing-subscriber = "0.3"' 'aws-config = "1"' 'aws-sdk-s3 = "1"' 'tonic = "0.13"' \
+  'prost = "0.13"' 'image = "0.25"' 'rayon = "1"' 'chrono = "0.4"' 'uuid = "1"' 'lettre = "0.11"' 'redis = "0.32"' 'wasmtime = "36"'
+cp -r fixtures/components/real-deps "$work/real-deps" 2>/dev/null || true
+cargo fetch -q --locked --manifest-path "$work/real-deps/Cargo.toml"
+
+# cargo-deny reads its databases from git clones under db-path; this one is the same snapshot, committed.
+deny_db="$work/deny-dbs/advisory-db-3157b0e258782691"
+if [ ! -d "$deny_db/.git" ]; then
+  mkdir -p "$deny_db" && cp -r "$db"/. "$deny_db"/
+  git -C "$deny_db" init -q && git -C "$deny_db" add -A && git -C "$deny_db" -c user.name=bench -c user.email=bench@example commit -qm snapshot
+fi
+python3 - "$work" "$deny_db" <<'PY'
+import sys, tomllib
+work, deny_db = sys.argv[1], sys.argv[2]
+policy = tomllib.load(open("rules/policies/default.toml", "rb"))
+allow = policy.get("licenses", {}).get("allow", [])
+open(f"{work}/deny.toml", "w").write(
+    '[graph]\nall-features = false\n[advisories]\n'
+    f'db-path = "{work}/deny-dbs"\ndb-urls = ["https://github.com/rustsec/advisory-db"]\n'
+    '[licenses]\nallow = [' + ", ".join(f'"{l}"' for l in allow) + ']\nconfidence-threshold = 0.8\n'
+    '[bans]\nmultiple-versions = "allow"\n[sources]\nunknown-registry = "deny"\nunknown-git = "deny"\n')
+PY
+
+python3 bench/compare.py "$work" "$db" "$reps" echo:fixtures/connectors/echo real-deps:"$work/real-deps" \
+  mid-67:"$work/mid-67" big-500:"$work/big-500"
