@@ -327,12 +327,14 @@ fn an_edited_advisory_misses_the_cache() {
     let lockfile = fixture("connectors/vulnerable/Cargo.lock");
     let before = audit_with(&AdvisoryDatabase::open_with_cache(&db, Some(&cache)).unwrap(), &lockfile);
     assert!(!before["vulnerabilities"].as_array().unwrap().is_empty());
-    // Mark every version patched, in place: a cache keyed by anything less than the files would miss this.
+    // Mark every version patched, replacing each file as git does (write a new file, rename it over the old).
     for file in support::walk(&db.join("crates")).into_iter().filter(|p| p.is_file()) {
         let text = std::fs::read_to_string(&file).unwrap();
         let start = text.find("patched = ").unwrap();
         let end = start + text[start..].find('\n').unwrap();
-        std::fs::write(&file, format!("{}patched = [\">= 0.0.0\"]{}", &text[..start], &text[end..])).unwrap();
+        let replacement = file.with_extension("tmp");
+        std::fs::write(&replacement, format!("{}patched = [\">= 0.0.0\"]{}", &text[..start], &text[end..])).unwrap();
+        std::fs::rename(&replacement, &file).unwrap();
     }
     let after = audit_with(&AdvisoryDatabase::open_with_cache(&db, Some(&cache)).unwrap(), &lockfile);
     assert!(after["vulnerabilities"].as_array().unwrap().is_empty(), "{after:#}");

@@ -1,12 +1,18 @@
-//! A compact on-disk cache of the parsed advisory database, keyed by a fingerprint of the directory that
-//! costs file stats, not file reads: a scan then loads ~1200 advisories in milliseconds instead of parsing
-//! every Markdown file and hashing it for the database's identity.
+//! A compact on-disk cache of the parsed advisory database, keyed by a fingerprint that costs one stat per
+//! package directory instead of a read of every file: a scan then opens ~1200 advisories in a few
+//! milliseconds instead of parsing every Markdown file and hashing it for the database's identity.
 //!
-//! The fingerprint covers the tool version, the cache format, every advisory file's path, size and mtime,
-//! the `SNAPSHOT` file and the git HEAD, so any change to the database (an edit, a `git pull`, a new
-//! snapshot) misses the cache and rebuilds it from the files. The cache lives in the operator's cache
-//! directory and is trusted like the database itself.
+//! Each package's advisories are kept as raw JSON and deserialised only when a lockfile names the package,
+//! so loading the cache does not allocate the whole database.
+//!
+//! The fingerprint covers the tool version, the cache format, every package directory's name and mtime,
+//! the `SNAPSHOT` file and the git HEAD, ref and index. Adding, removing or replacing an advisory file
+//! changes its directory's mtime — `git` (and so `assay db fetch`), editors and `cp` of a new snapshot all
+//! replace files — so any such update rebuilds the cache. An edit that rewrites a file in place without
+//! touching its directory is not seen; `touch` the directory (or remove the cache) after one. The cache
+//! lives in the operator's cache directory and is trusted like the database itself.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,64 +21,66 @@ use std::time::UNIX_EPOCH;
 use assay_report::audit::DatabaseIdentity;
 use rustsec::Advisory;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::intake::hex;
 
 /// Bumped whenever the cached shape changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
-/// What the cache holds: the advisories as `rustsec` parsed them, and the database's identity.
+/// What the cache holds: the database's identity, and each package's advisories as `rustsec` parsed them,
+/// serialised to JSON and left raw until asked for.
 #[derive(Serialize, Deserialize)]
 pub(super) struct CachedDatabase {
     format: u32,
     fingerprint: String,
     pub(super) identity: DatabaseIdentity,
-    pub(super) advisories: Vec<Advisory>,
+    pub(super) packages: HashMap<String, Box<RawValue>>,
 }
 
 impl CachedDatabase {
-    pub(super) fn new(fingerprint: String, identity: DatabaseIdentity, advisories: Vec<Advisory>) -> Self {
-        Self { format: FORMAT, fingerprint, identity, advisories }
+    /// The cache entry of parsed `advisories`.
+    pub(super) fn new(fingerprint: String, identity: DatabaseIdentity, advisories: &[Advisory]) -> io::Result<Self> {
+        let mut grouped: HashMap<String, Vec<&Advisory>> = HashMap::new();
+        for advisory in advisories {
+            grouped.entry(advisory.metadata.package.to_string()).or_default().push(advisory);
+        }
+        let packages = grouped
+            .into_iter()
+            .map(|(name, list)| Ok((name, serde_json::value::to_raw_value(&list).map_err(io::Error::other)?)))
+            .collect::<io::Result<_>>()?;
+        Ok(Self { format: FORMAT, fingerprint, identity, packages })
     }
 }
 
-/// The advisory files under `crates/` and `rust/`, as paths relative to `root`, sorted.
-pub(super) fn advisory_files(root: &Path) -> io::Result<Vec<String>> {
-    let mut files = Vec::new();
-    for collection in ["crates", "rust"] {
-        let dir = root.join(collection);
-        if !dir.is_dir() {
-            continue;
-        }
-        for package in fs::read_dir(&dir)? {
-            // The entry's own type (from the directory listing) spares a stat per package.
-            let package = package?;
-            if !package.file_type()?.is_dir() {
-                continue;
-            }
-            for advisory in fs::read_dir(package.path())? {
-                let advisory = advisory?.path();
-                if advisory.extension().is_some_and(|ext| ext == "md" || ext == "toml") {
-                    files.push(advisory.strip_prefix(root).unwrap_or(&advisory).to_string_lossy().into_owned());
-                }
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+/// The advisories of one package, from its raw JSON.
+pub(super) fn parse(raw: &RawValue) -> Vec<Advisory> {
+    serde_json::from_str(raw.get()).unwrap_or_default()
 }
 
-/// sha256 over the tool version, the cache format, the canonical path, each advisory file's path, size and
-/// mtime, the `SNAPSHOT` file and the git HEAD (with the ref it names).
-pub(super) fn fingerprint(root: &Path, files: &[String]) -> io::Result<String> {
+/// sha256 over the tool version, the cache format, the canonical path, each package directory's name and
+/// mtime under `crates/` and `rust/`, the `SNAPSHOT` file and the git HEAD, ref and index.
+pub(super) fn fingerprint(root: &Path) -> io::Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(format!("assay {} cache {FORMAT}\0", env!("CARGO_PKG_VERSION")));
     hasher.update(root.canonicalize()?.to_string_lossy().as_bytes());
-    for relative in files {
-        let metadata = fs::metadata(root.join(relative))?;
-        let mtime = metadata.modified()?.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        hasher.update(format!("\0{relative}\0{}\0{mtime}", metadata.len()));
+    let mtime = |path: &Path| -> io::Result<u128> {
+        Ok(fs::metadata(path)?.modified()?.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0))
+    };
+    for collection in ["crates", "rust"] {
+        let dir = root.join(collection);
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        let mut packages = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            packages.push((entry.file_name(), mtime(&entry.path())?));
+        }
+        packages.sort();
+        hasher.update(format!("\0{collection}\0{}", mtime(&dir)?));
+        for (name, modified) in packages {
+            hasher.update(format!("\0{}\0{modified}", name.to_string_lossy()));
+        }
     }
     for extra in ["SNAPSHOT", ".git/HEAD"] {
         if let Ok(content) = fs::read(root.join(extra)) {
@@ -82,6 +90,9 @@ pub(super) fn fingerprint(root: &Path, files: &[String]) -> io::Result<String> {
                 hasher.update(fs::read(root.join(".git").join(reference.trim())).unwrap_or_default());
             }
         }
+    }
+    if let Ok(index) = mtime(&root.join(".git/index")) {
+        hasher.update(format!("\0index {index}"));
     }
     Ok(hex(&hasher.finalize()))
 }

@@ -19,16 +19,20 @@ pub const OFFICIAL_URL: &str = "https://github.com/rustsec/advisory-db.git";
 
 /// A loaded advisory database and what identifies it.
 pub struct AdvisoryDatabase {
-    /// The advisories of the `crates` collection, as `rustsec` parsed them.
-    advisories: Vec<rustsec::Advisory>,
-    /// Positions in `advisories` by package name.
-    by_package: HashMap<String, Vec<usize>>,
+    /// Each package's advisories: parsed, or raw JSON from the cache, parsed when a lockfile names the package.
+    by_package: HashMap<String, Advisories>,
     /// Where it was loaded from.
     pub path: PathBuf,
     /// Commit, date and digest.
     pub identity: DatabaseIdentity,
     /// Commit date, parsed; the database's age is measured from it.
     pub date: Option<Timestamp>,
+}
+
+/// The advisories of one package.
+enum Advisories {
+    Parsed(Vec<rustsec::Advisory>),
+    Raw(Box<serde_json::value::RawValue>),
 }
 
 /// The database could not be used.
@@ -92,13 +96,12 @@ impl AdvisoryDatabase {
                 DatabaseError::Missing { path: path.to_owned() }
             });
         }
-        let io_error = |source| DatabaseError::Io { path: path.to_owned(), source };
-        let files = cache::advisory_files(path).map_err(io_error)?;
-        let cache = cache_dir.map(|dir| cache::cache_file(dir, path)).zip(cache::fingerprint(path, &files).ok());
+        let cache = cache_dir.map(|dir| cache::cache_file(dir, path)).zip(cache::fingerprint(path).ok());
         if let Some((file, fingerprint)) = &cache
             && let Some(cached) = cache::load(file, fingerprint)
         {
-            return Ok(Self::new(path, cached.identity, cached.advisories));
+            let by_package = cached.packages.into_iter().map(|(name, raw)| (name, Advisories::Raw(raw))).collect();
+            return Ok(Self::new(path, cached.identity, by_package));
         }
         let db =
             rustsec::Database::open(path).map_err(|source| DatabaseError::Load { path: path.to_owned(), source })?;
@@ -106,37 +109,36 @@ impl AdvisoryDatabase {
         if advisories.is_empty() {
             return Err(DatabaseError::Empty { path: path.to_owned() });
         }
-        let mut identity = identify(path, &files)?;
+        let mut identity = identify(path)?;
         identity.advisory_count = advisories.len();
-        if let Some((file, fingerprint)) = cache {
-            let cached = CachedDatabase::new(fingerprint, identity, advisories);
+        if let Some((file, fingerprint)) = cache
+            && let Ok(cached) = CachedDatabase::new(fingerprint, identity.clone(), &advisories)
+        {
             let _ = cache::store(&file, &cached);
-            return Ok(Self::new(path, cached.identity, cached.advisories));
         }
-        Ok(Self::new(path, identity, advisories))
+        let mut by_package: HashMap<String, Vec<rustsec::Advisory>> = HashMap::new();
+        for advisory in advisories {
+            by_package.entry(advisory.metadata.package.to_string()).or_default().push(advisory);
+        }
+        let by_package = by_package.into_iter().map(|(name, list)| (name, Advisories::Parsed(list))).collect();
+        Ok(Self::new(path, identity, by_package))
     }
 
-    fn new(path: &Path, identity: DatabaseIdentity, advisories: Vec<rustsec::Advisory>) -> Self {
-        let mut by_package: HashMap<String, Vec<usize>> = HashMap::new();
-        for (position, advisory) in advisories.iter().enumerate() {
-            by_package.entry(advisory.metadata.package.to_string()).or_default().push(position);
-        }
+    fn new(path: &Path, identity: DatabaseIdentity, by_package: HashMap<String, Advisories>) -> Self {
         let date = identity.date.as_deref().and_then(|d| d.parse::<Timestamp>().ok());
-        Self { advisories, by_package, path: path.to_owned(), identity, date }
+        Self { by_package, path: path.to_owned(), identity, date }
     }
 
     /// Advisories about `package` that `query` matches (the query's own package filters apply as well).
-    pub(crate) fn query<'a>(
-        &'a self,
-        package: &str,
-        query: &'a rustsec::database::Query,
-    ) -> impl Iterator<Item = &'a rustsec::Advisory> + 'a {
-        self.by_package
-            .get(package)
-            .into_iter()
-            .flatten()
-            .map(|&position| &self.advisories[position])
-            .filter(move |advisory| query.matches(advisory))
+    pub(crate) fn query(&self, package: &str, query: &rustsec::database::Query) -> Vec<rustsec::Advisory> {
+        let matching = |list: &[rustsec::Advisory]| {
+            list.iter().filter(|advisory| query.matches(advisory)).cloned().collect::<Vec<_>>()
+        };
+        match self.by_package.get(package) {
+            Some(Advisories::Parsed(list)) => matching(list),
+            Some(Advisories::Raw(raw)) => matching(&cache::parse(raw)),
+            None => Vec::new(),
+        }
     }
 
     /// Whole days since the database's commit date; `None` when the date is unknown.
@@ -181,7 +183,7 @@ pub fn default_location() -> PathBuf {
 
 /// Identifies the database: a git checkout by its HEAD commit; otherwise by a digest of its advisory
 /// files, with the commit and date of a `SNAPSHOT` file when one is present.
-fn identify(path: &Path, files: &[String]) -> Result<DatabaseIdentity, DatabaseError> {
+fn identify(path: &Path) -> Result<DatabaseIdentity, DatabaseError> {
     if path.join(".git").exists()
         && let Some((commit, date)) = git_head(path)
     {
@@ -193,7 +195,7 @@ fn identify(path: &Path, files: &[String]) -> Result<DatabaseIdentity, DatabaseE
             advisory_count: 0,
         });
     }
-    let content_sha256 = Some(content_digest(path, files)?);
+    let content_sha256 = Some(content_digest(path)?);
     let snapshot = fs::read_to_string(path.join("SNAPSHOT")).ok();
     let field = |name: &str| {
         snapshot.as_deref().and_then(|text| {
@@ -221,11 +223,32 @@ fn git_head(path: &Path) -> Option<(String, String)> {
     Some((lines.next()?.to_owned(), lines.next()?.to_owned()))
 }
 
-/// sha256 over `path NUL size NUL contents` of every advisory file (`files`, relative to `root`, sorted).
-fn content_digest(root: &Path, files: &[String]) -> Result<String, DatabaseError> {
+/// sha256 over `path NUL size NUL contents` of every advisory file under `crates/` and `rust/`,
+/// in byte order of the relative path.
+fn content_digest(root: &Path) -> Result<String, DatabaseError> {
     let io_error = |source| DatabaseError::Io { path: root.to_owned(), source };
+    let mut files = Vec::new();
+    for collection in ["crates", "rust"] {
+        let dir = root.join(collection);
+        if !dir.is_dir() {
+            continue;
+        }
+        for package in fs::read_dir(&dir).map_err(io_error)? {
+            let package = package.map_err(io_error)?;
+            if !package.file_type().map_err(io_error)?.is_dir() {
+                continue;
+            }
+            for advisory in fs::read_dir(package.path()).map_err(io_error)? {
+                let advisory = advisory.map_err(io_error)?.path();
+                if advisory.extension().is_some_and(|ext| ext == "md" || ext == "toml") {
+                    files.push(advisory.strip_prefix(root).unwrap_or(&advisory).to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    files.sort();
     let mut hasher = Sha256::new();
-    for relative in files {
+    for relative in &files {
         let content = fs::read(root.join(relative)).map_err(io_error)?;
         hasher.update(relative.as_bytes());
         hasher.update([0]);

@@ -42,7 +42,7 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
             .package_source(SourceId::default());
         let informational = query.clone().informational(true);
         for advisory in db.query(package.name.as_str(), &query) {
-            result.vulnerabilities.push(advisory_match(advisory, package, "vulnerability"));
+            result.vulnerabilities.push(advisory_match(&advisory, package, "vulnerability"));
         }
         for advisory in db.query(package.name.as_str(), &informational) {
             // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
@@ -52,7 +52,7 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
                 Some(Informational::Notice) => "notice",
                 _ => continue,
             };
-            result.warnings.push(advisory_match(advisory, package, kind));
+            result.warnings.push(advisory_match(&advisory, package, kind));
         }
     }
     let order = |a: &AdvisoryMatch, b: &AdvisoryMatch| {
