@@ -27,9 +27,9 @@ make_asset() { # NAME DEPENDENCY-LINES…
   cargo generate-lockfile -q --manifest-path "$dir/Cargo.toml"
   cargo fetch -q --locked --manifest-path "$dir/Cargo.toml"
 }
-make_asset mid-67 'clap = { version = "4", features = ["derive"] }' 'serde_json = "1"' 'regex = "1"' \
+make_asset mid-61 'clap = { version = "4", features = ["derive"] }' 'serde_json = "1"' 'regex = "1"' \
   'tokio = { version = "1", features = ["rt-multi-thread", "macros", "net", "time"] }' 'anyhow = "1"' 'tracing = "0.1"' \
-  'chrono = "0.4"' 'uuid = { version = "1", features = ["v4"] }'
+  'uuid = { version = "1", features = ["v4"] }'
 make_asset big-500 'tokio = { version = "1", features = ["full"] }' 'axum = "0.8"' 'reqwest = { version = "0.12", features = ["json"] }' \
   'sqlx = { version = "0.8", features = ["runtime-tokio", "postgres", "mysql", "sqlite"] }' 'clap = { version = "4", features = ["derive"] }' \
   'serde_json = "1"' 'regex = "1"' 'tracing-subscriber = "0.3"' 'aws-config = "1"' 'aws-sdk-s3 = "1"' 'tonic = "0.13"' \
@@ -56,4 +56,4 @@ open(f"{work}/deny.toml", "w").write(
 PY
 
 python3 bench/compare.py "$work" "$db" "$reps" echo:fixtures/connectors/echo real-deps:"$work/real-deps" \
-  mid-67:"$work/mid-67" big-500:"$work/big-500"
+  mid-61:"$work/mid-61" big-500:"$work/big-500"
