@@ -6,7 +6,7 @@
 mod support;
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
@@ -192,9 +192,10 @@ fn hostile_acts_are_contained_and_reported() {
         .chain([format!("{cargo_home}/registry/escape.txt")])
         .collect::<Vec<_>>();
     let asset = assemble("hostile", &sandbox.path("in"));
-    // Everything of the test's own but the report folder and the scratch parent (tmp/), the submitted asset
-    // included: the scan works on a copy in the scratch dir.
-    let outside_scratch = || files_below(&sandbox.path(""), &[&sandbox.path("out"), &sandbox.path("tmp")]);
+    // Everything of the test's own but the report folder, Assay's own cache (written by the host process) and
+    // the scratch parent (tmp/), the submitted asset included: the scan works on a copy in the scratch dir.
+    let skipped = [sandbox.path("out"), sandbox.path("cache"), sandbox.path("tmp")];
+    let outside_scratch = || files_below(&sandbox.path(""), &skipped.iter().map(PathBuf::as_path).collect::<Vec<_>>());
     let before = outside_scratch();
 
     let output = scan_asset(&sandbox, &asset, &["--limit-processes", "64", "--limit-cpu", "2s"]);
