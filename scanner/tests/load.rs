@@ -107,7 +107,14 @@ fn flaky_breaks_its_error_budget() {
     assert_eq!(exit_code(&scan_fixture(&sandbox, "flaky", &[])), 1);
     let report = sandbox.report();
     let findings = load_findings(&report);
-    assert!(has(&findings, "budget-exceeded", "scenario `items`: error-rate 10."), "{findings:?}");
+    // Every 10th item request fails; where the window cuts the sequence moves the rate a little around 10%.
+    let rate = findings
+        .iter()
+        .find_map(|(_, message)| {
+            message.strip_prefix("scenario `items`: error-rate ")?.split('%').next()?.parse::<f64>().ok()
+        })
+        .unwrap_or_else(|| panic!("no error-rate breach of `items`: {findings:?}"));
+    assert!((9.0..=11.0).contains(&rate), "{findings:?}");
     let failures = &report["load"]["scenarios"][0]["failures"][0];
     assert_eq!(failures["kind"], "HTTP 500", "{:#}", report["load"]);
 }
