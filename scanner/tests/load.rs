@@ -94,8 +94,12 @@ fn slow_breaks_its_p95_budget() {
     let sandbox = Sandbox::new();
     assert_eq!(exit_code(&scan_fixture(&sandbox, "slow", &[])), 1);
     let findings = load_findings(&sandbox.report());
-    assert!(has(&findings, "budget-exceeded", "overall: p95 4"), "{findings:?}");
-    assert!(has(&findings, "budget-exceeded", "> budget 25ms"), "{findings:?}");
+    assert!(
+        findings.iter().any(|(code, m)| code == "budget-exceeded"
+            && m.starts_with("overall: p95 ")
+            && m.ends_with("> budget 25ms")),
+        "{findings:?}"
+    );
 }
 
 #[test]
@@ -205,7 +209,7 @@ fn hostile_acts_are_contained_and_reported() {
     let outside_scratch = || files_below(&sandbox.path(""), &skipped.iter().map(PathBuf::as_path).collect::<Vec<_>>());
     let before = outside_scratch();
 
-    let output = scan_asset(&sandbox, &asset, &["--limit-processes", "64", "--limit-cpu", "2s"]);
+    let output = scan_asset(&sandbox, &asset, &["--limit-processes", "64", "--limit-cpu", "1s"]);
     let report = sandbox.report();
 
     assert!(listener.accept().is_err(), "the sandboxed service reached a listener on the host's loopback");
@@ -218,7 +222,7 @@ fn hostile_acts_are_contained_and_reported() {
     assert_eq!(exit_code(&output), 1);
     let findings = load_findings(&report);
     assert!(has(&findings, "sandbox-limit", "process limit (64 tasks)"), "{findings:?}");
-    assert!(has(&findings, "sandbox-limit", "CPU time limit (2 s)"), "{findings:?}");
+    assert!(has(&findings, "sandbox-limit", "CPU time limit (1 s)"), "{findings:?}");
     let log = report["load"]["service"]["log_tail"].as_str().unwrap();
     assert!(log.contains("hostile: connected to host ports []"), "{log}");
     assert!(log.contains("hostile: wrote []"), "{log}");
