@@ -129,15 +129,13 @@ impl AdvisoryDatabase {
         Self { by_package, path: path.to_owned(), identity, date }
     }
 
-    /// Advisories about `package` that `query` matches (the query's own package filters apply as well).
-    pub(crate) fn query(&self, package: &str, query: &rustsec::database::Query) -> Vec<rustsec::Advisory> {
-        let matching = |list: &[rustsec::Advisory]| {
-            list.iter().filter(|advisory| query.matches(advisory)).cloned().collect::<Vec<_>>()
-        };
+    /// Every advisory about `package`: borrowed when parsed, parsed from the cache's raw JSON once per call
+    /// otherwise (callers filter the one list with as many queries as they need).
+    pub(crate) fn advisories_of(&self, package: &str) -> std::borrow::Cow<'_, [rustsec::Advisory]> {
         match self.by_package.get(package) {
-            Some(Advisories::Parsed(list)) => matching(list),
-            Some(Advisories::Raw(raw)) => matching(&cache::parse(raw)),
-            None => Vec::new(),
+            Some(Advisories::Parsed(list)) => std::borrow::Cow::Borrowed(list),
+            Some(Advisories::Raw(raw)) => std::borrow::Cow::Owned(cache::parse(raw)),
+            None => std::borrow::Cow::Borrowed(&[]),
         }
     }
 

@@ -41,10 +41,11 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
             .package_version(package.version.clone())
             .package_source(SourceId::default());
         let informational = query.clone().informational(true);
-        for advisory in db.query(package.name.as_str(), &query) {
-            result.vulnerabilities.push(advisory_match(&advisory, package, "vulnerability"));
+        let advisories = db.advisories_of(package.name.as_str());
+        for advisory in advisories.iter().filter(|advisory| query.matches(advisory)) {
+            result.vulnerabilities.push(advisory_match(advisory, package, "vulnerability"));
         }
-        for advisory in db.query(package.name.as_str(), &informational) {
+        for advisory in advisories.iter().filter(|advisory| informational.matches(advisory)) {
             // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
             let kind = match advisory.metadata.informational {
                 Some(Informational::Unmaintained) => "unmaintained",
@@ -52,7 +53,7 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
                 Some(Informational::Notice) => "notice",
                 _ => continue,
             };
-            result.warnings.push(advisory_match(&advisory, package, kind));
+            result.warnings.push(advisory_match(advisory, package, kind));
         }
     }
     let order = |a: &AdvisoryMatch, b: &AdvisoryMatch| {
