@@ -1,8 +1,9 @@
 """Times `assay scan --no-load` against the peer chain on each asset, interleaved; then the warm path and
-whether the answers agree. Driven by bench/compare.sh: compare.py WORK DB REPS NAME:PATH..."""
+whether the answers agree. Driven by bench/compare.sh: compare.py WORK DB PEER-DB REPS NAME:PATH..."""
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -10,10 +11,15 @@ import sys
 import tempfile
 import time
 
-work, db, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-assets = [arg.split(":", 1) for arg in sys.argv[4:]]
+work, db, peer_db, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+assets = [arg.split(":", 1) for arg in sys.argv[5:]]
 assay = os.path.abspath("target/release/assay")
+deny_toml = os.path.join(work, "deny.toml")
+# Warm: every cache of Assay's filled. Cold: Assay's parsed-database and crate-metadata caches emptied before
+# each run; its cargo home (the registry cargo metadata downloads into, as the peers' ~/.cargo) stays warm,
+# as the peers' does, so neither side is timed downloading crates.
 warm_cache = os.path.join(work, "assay-cache")
+cold_cache = os.path.join(work, "assay-cold-cache")
 quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
@@ -22,21 +28,48 @@ def assay_scan(path, cache, out):
     return [assay, "scan", path, "--no-load", "--advisory-db", db, "--out", out], env
 
 
-def timed(argv, env=None, cwd=None):
+def empty_assay_caches(cache):
+    for kept_warm_elsewhere in ("advisory-db-parsed", "crate-metadata"):
+        shutil.rmtree(os.path.join(cache, kept_warm_elsewhere), ignore_errors=True)
+
+
+def peer_commands(path):
+    """The peer chain with the configuration closest to Assay's: cargo-audit for advisories (including the
+    informational warnings Assay reports), cargo-deny for licences, bans and sources against the bundled rule
+    set's licence allow list, cargo-cyclonedx for a CycloneDX SBOM of every target's dependencies."""
+    manifest = os.path.join(path, "Cargo.toml")
+    return {
+        "cargo-audit": ["cargo", "audit", "--db", peer_db, "--no-fetch", "--stale", "--file",
+                        os.path.join(path, "Cargo.lock"), "--json"],
+        "cargo-deny": ["cargo", "deny", "--offline", "--manifest-path", manifest, "--config", deny_toml,
+                       "check", "advisories", "licenses", "bans", "sources"],
+        "cargo-cyclonedx": ["cargo", "cyclonedx", "--manifest-path", manifest, "--format", "json", "--target",
+                            "all", "--override-filename", "peer.cdx"],
+    }
+
+
+def timed(argv, env=None):
     started = time.perf_counter()
-    subprocess.run(argv, env=env, cwd=cwd, **quiet)
+    subprocess.run(argv, env=env, **quiet)
     return time.perf_counter() - started
 
 
-def peer_chain(path):
-    manifest = os.path.join(path, "Cargo.toml")
-    lockfile = os.path.join(path, "Cargo.lock")
-    total = timed(["cargo", "audit", "--db", db, "--no-fetch", "--stale", "--file", lockfile, "--json"])
-    total += timed(["cargo", "deny", "--manifest-path", manifest, "check", "--disable-fetch",
-                    "--config", os.path.join(work, "deny.toml"), "advisories", "licenses", "bans", "sources"])
-    total += timed(["cargo", "cyclonedx", "--manifest-path", manifest, "--format", "json", "--override-filename",
-                    "peer.cdx"])
-    return total
+def checked_peer_run(path):
+    """Runs the chain once, untimed, and stops the benchmark if a peer did not really do its work (an early
+    error would otherwise be timed as a fast run). Returns cargo-audit's JSON."""
+    outputs = {name: subprocess.run(argv, capture_output=True, text=True) for name, argv in peer_commands(path).items()}
+    audit = outputs["cargo-audit"]
+    try:
+        audit_json = json.loads(audit.stdout)
+        assert audit_json["database"]["advisory-count"] > 0
+    except (ValueError, KeyError, AssertionError):
+        sys.exit(f"cargo-audit did not audit {path} (exit {audit.returncode}): {audit.stderr[-2000:]}")
+    deny = outputs["cargo-deny"]
+    if not re.search(r"advisories (ok|FAILED)", deny.stdout + deny.stderr):
+        sys.exit(f"cargo-deny did not check {path} (exit {deny.returncode}): {deny.stderr[-2000:]}")
+    if not os.path.exists(os.path.join(path, "peer.cdx.json")):
+        sys.exit(f"cargo-cyclonedx wrote no SBOM for {path}: {outputs['cargo-cyclonedx'].stderr[-2000:]}")
+    return audit_json
 
 
 def rss_kib(argv, env):
@@ -49,67 +82,70 @@ def ms(seconds):
     return f"{seconds * 1000:.1f} ms"
 
 
+def licences(bom):
+    found = {}
+    for component in bom.get("components", []):
+        names = sorted(
+            entry.get("expression") or entry.get("license", {}).get("id") or entry.get("license", {}).get("name", "")
+            for entry in component.get("licenses", []))
+        found[(component["name"], component.get("version"))] = names
+    return found
+
+
 print(f"repetitions: {reps}, advisory db: {db}")
 print(f"{'asset':10} {'pkgs':>5} {'assay warm':>11} {'assay cold':>11} {'peer chain':>11} {'ratio warm':>11} "
-      f"{'ratio cold':>11} {'assay RSS':>10}")
+      f"{'ratio cold':>11} {'RSS warm':>9} {'RSS cold':>9}  peers: audit / deny / cyclonedx")
 for name, path in assets:
     out = tempfile.mkdtemp()
     packages = open(os.path.join(path, "Cargo.lock")).read().count("[[package]]")
     argv, env = assay_scan(path, warm_cache, out)
-    subprocess.run(argv, env=env, **quiet)  # warms the parsed-database and metadata caches
-    warm, cold, peers = [], [], []
+    cold_argv, cold_env = assay_scan(path, cold_cache, out)
+    subprocess.run(argv, env=env, **quiet)  # fills the warm caches
+    subprocess.run(cold_argv, env=cold_env, **quiet)  # fills the cold cache's cargo home
+    audit_json = checked_peer_run(path)
+    warm, cold, peers = [], [], {tool: [] for tool in peer_commands(path)}
     for _ in range(reps):  # interleaved: each round runs all three
         warm.append(timed(argv, env))
-        cold_cache = tempfile.mkdtemp()
-        cold_argv, cold_env = assay_scan(path, cold_cache, out)
+        empty_assay_caches(cold_cache)
         cold.append(timed(cold_argv, cold_env))
-        shutil.rmtree(cold_cache)
-        peers.append(peer_chain(path))
-    w, c, p = statistics.median(warm), statistics.median(cold), statistics.median(peers)
-    rss = rss_kib(argv, env)
+        for tool, command in peer_commands(path).items():
+            peers[tool].append(timed(command))
+    chain = [sum(run) for run in zip(*peers.values())]
+    w, c, p = statistics.median(warm), statistics.median(cold), statistics.median(chain)
+    rss_warm = rss_kib(argv, env)
+    empty_assay_caches(cold_cache)
+    rss_cold = rss_kib(cold_argv, cold_env)
+    per_tool = " / ".join(ms(statistics.median(times)) for times in peers.values())
     print(f"{name:10} {packages:5} {ms(w):>11} {ms(c):>11} {ms(p):>11} {p / w:10.1f}x {p / c:10.1f}x "
-          f"{rss / 1024:7.1f} MiB")
+          f"{rss_warm / 1024:5.1f} MiB {rss_cold / 1024:5.1f} MiB  {per_tool}")
 
-    # Same answers: advisory ids as cargo-audit, licences as cargo-cyclonedx.
+    # Same answers: advisory ids as cargo-audit, licences (and components) as cargo-cyclonedx.
     report = json.load(open(os.path.join(out, "report.json")))
-    ours = {m["id"] for m in report.get("audit", {}).get("vulnerabilities", []) + report.get("audit", {}).get("warnings", [])}
-    audit = subprocess.run(["cargo", "audit", "--db", db, "--no-fetch", "--stale", "--file",
-                            os.path.join(path, "Cargo.lock"), "--json"], capture_output=True, text=True)
-    theirs_json = json.loads(audit.stdout or "{}")
-    theirs = {v["advisory"]["id"] for v in theirs_json.get("vulnerabilities", {}).get("list", [])}
-    for kind in theirs_json.get("warnings", {}).values():
+    audit = report.get("audit", {})
+    ours = {m["id"] for m in audit.get("vulnerabilities", []) + audit.get("warnings", [])}
+    theirs = {v["advisory"]["id"] for v in audit_json.get("vulnerabilities", {}).get("list", [])}
+    for kind in audit_json.get("warnings", {}).values():
         theirs |= {w["advisory"]["id"] for w in kind if w.get("advisory")}
-    sbom = json.load(open(os.path.join(out, "sbom.cdx.json")))
-    peer_bom_path = next((os.path.join(path, f) for f in os.listdir(path) if f.startswith("peer.cdx")), None)
-    peer_bom = json.load(open(peer_bom_path)) if peer_bom_path else {"components": []}
-
-    def licences(bom):
-        found = {}
-        for component in bom.get("components", []):
-            names = sorted(
-                entry.get("expression") or entry.get("license", {}).get("id") or entry.get("license", {}).get("name", "")
-                for entry in component.get("licenses", []))
-            found[(component["name"], component.get("version"))] = names
-        return found
-
-    mine, peer = licences(sbom), licences(peer_bom)
-    differing = sorted(key for key in set(mine) & set(peer) if mine[key] != peer[key])
-    print(f"{'':10} advisory ids: {'identical' if ours == theirs else f'assay {sorted(ours)} vs cargo-audit {sorted(theirs)}'}"
-          f"; licences: {len(set(mine) & set(peer)) - len(differing)}/{len(set(mine) & set(peer))} components identical"
-          + (f", differ: {differing[:5]}" if differing else ""))
+    mine = licences(json.load(open(os.path.join(out, "sbom.cdx.json"))))
+    peer = licences(json.load(open(os.path.join(path, "peer.cdx.json"))))
+    shared = set(mine) & set(peer)
+    differing = sorted(key for key in shared if mine[key] != peer[key])
+    ids = f"identical ({len(ours)}: {', '.join(sorted(ours)) or 'none'})" if ours == theirs else \
+        f"DIFFER: assay {sorted(ours)} vs cargo-audit {sorted(theirs)}"
+    components = "same components" if set(mine) == set(peer) else \
+        f"components only in assay {sorted(set(mine) - set(peer))[:5]}, only in cargo-cyclonedx {sorted(set(peer) - set(mine))[:5]}"
+    print(f"{'':10} advisory ids {ids}; licences identical for {len(shared) - len(differing)}/{len(shared)} "
+          f"components" + (f", DIFFER for {differing[:5]}" if differing else "") + f"; {components}")
     shutil.rmtree(out)
 
-# The warm path: one process, every asset in a row, as the worker scans them.
-paths = [path for _, path in assets]
-for name, path in assets:
-    if name == "mid-61":
-        paths = [path] * 50
+# The warm path: one process scanning the mid-sized asset 100 times in a row, as the worker scans them.
+mid = next((path for name, path in assets if name.startswith("mid-")), assets[-1][1])
 out = tempfile.mkdtemp()
-result = subprocess.run([assay, "scan", *paths, "--no-load", "--advisory-db", db, "--out", out, "--timings"],
+result = subprocess.run([assay, "scan", *[mid] * 100, "--no-load", "--advisory-db", db, "--out", out, "--timings"],
                         env=dict(os.environ, ASSAY_CACHE_DIR=warm_cache), capture_output=True, text=True)
 times = sorted(float(line.split()[-2]) for line in result.stderr.splitlines() if line.startswith("timing: "))
-if times:
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"warm path (one process, {len(times)} scans of mid-61): median {statistics.median(times):.2f} ms, "
-          f"p99 {p99:.2f} ms")
+if len(times) != 100:
+    sys.exit(f"warm path: expected 100 timings, got {len(times)}: {result.stderr[-2000:]}")
+print(f"warm path (one process, 100 scans of {os.path.basename(mid)}): median {statistics.median(times):.2f} ms, "
+      f"p99 {times[98]:.2f} ms")
 shutil.rmtree(out)

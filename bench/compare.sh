@@ -37,7 +37,8 @@ make_asset big-500 'tokio = { version = "1", features = ["full"] }' 'axum = "0.8
 cp -r fixtures/components/real-deps "$work/real-deps" 2>/dev/null || true
 cargo fetch -q --locked --manifest-path "$work/real-deps/Cargo.toml"
 
-# cargo-deny reads its databases from git clones under db-path; this one is the same snapshot, committed.
+# cargo-audit and cargo-deny read the database from a git clone (cargo-deny under db-path, in a directory
+# named after the URL's hash); this one is the same snapshot, committed, so all three tools see one database.
 deny_db="$work/deny-dbs/advisory-db-3157b0e258782691"
 if [ ! -d "$deny_db/.git" ]; then
   mkdir -p "$deny_db" && cp -r "$db"/. "$deny_db"/
@@ -51,9 +52,9 @@ allow = policy.get("licenses", {}).get("allow", [])
 open(f"{work}/deny.toml", "w").write(
     '[graph]\nall-features = false\n[advisories]\n'
     f'db-path = "{work}/deny-dbs"\ndb-urls = ["https://github.com/rustsec/advisory-db"]\n'
-    '[licenses]\nallow = [' + ", ".join(f'"{l}"' for l in allow) + ']\nconfidence-threshold = 0.8\n'
+    '[licenses]\nallow = [' + ", ".join(f'"{l}"' for l in allow) + ']\nconfidence-threshold = 0.8\nunused-allowed-license = "allow"\n'
     '[bans]\nmultiple-versions = "allow"\n[sources]\nunknown-registry = "deny"\nunknown-git = "deny"\n')
 PY
 
-python3 bench/compare.py "$work" "$db" "$reps" echo:fixtures/connectors/echo real-deps:"$work/real-deps" \
+python3 bench/compare.py "$work" "$db" "$deny_db" "$reps" echo:fixtures/connectors/echo real-deps:"$work/real-deps" \
   mid-61:"$work/mid-61" big-500:"$work/big-500"
