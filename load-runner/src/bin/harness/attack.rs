@@ -10,13 +10,46 @@ use assay_load_runner::Request;
 use assay_load_runner::plan::HarnessPlan;
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Client, ClientBuilder, Method, Url};
 
 use crate::recorder::{Outcome, Recorder};
 
 /// What the transactions read; goose transactions are plain functions, so they reach it through a static.
 struct Shared {
     recorder: Arc<Recorder>,
-    requests: Vec<Request>,
+    requests: Vec<PreparedRequest>,
+    request_timeout: Duration,
+}
+
+/// A contract request parsed once, so a request costs a clone of these and not a URL parse and join.
+struct PreparedRequest {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<String>,
+}
+
+impl PreparedRequest {
+    fn new(request: &Request, base: &Url) -> Result<Self, GooseError> {
+        let invalid = |value: &str, detail: String| GooseError::InvalidOption {
+            option: "scenario.request".to_owned(),
+            value: value.to_owned(),
+            detail,
+        };
+        let method = Method::from_bytes(request.method.as_bytes())
+            .map_err(|err| invalid(&request.method, format!("not an HTTP method: {err}")))?;
+        let url = base.join(&request.path).map_err(|err| invalid(&request.path, format!("not a path: {err}")))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|err| invalid(name, format!("not a header name: {err}")))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|err| invalid(value, format!("not a header value: {err}")))?;
+            headers.append(name, value);
+        }
+        Ok(Self { method, url, headers, body: request.body.clone() })
+    }
 }
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -30,8 +63,20 @@ struct Cadence {
 
 /// Runs the contract's load against `http://127.0.0.1:{port}` until the run time ends.
 pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), GooseError> {
-    let requests = plan.spec.scenarios.iter().map(|scenario| scenario.request.clone()).collect();
-    if SHARED.set(Shared { recorder, requests }).is_err() {
+    let host = format!("http://127.0.0.1:{}", plan.service.port);
+    let base = Url::parse(&host).map_err(|err| GooseError::InvalidOption {
+        option: "host".to_owned(),
+        value: host.clone(),
+        detail: err.to_string(),
+    })?;
+    let requests = plan
+        .spec
+        .scenarios
+        .iter()
+        .map(|scenario| PreparedRequest::new(&scenario.request, &base))
+        .collect::<Result<_, _>>()?;
+    let request_timeout = Duration::from_millis(plan.request_timeout_ms);
+    if SHARED.set(Shared { recorder, requests, request_timeout }).is_err() {
         return Err(GooseError::InvalidOption {
             option: "attack".to_owned(),
             value: "twice".to_owned(),
@@ -48,7 +93,7 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
     let duration = plan.spec.duration.0;
     // Private fields rule out a struct literal; the defaults are adjusted field by field.
     let mut configuration = GooseConfiguration::default();
-    configuration.host = format!("http://127.0.0.1:{}", plan.service.port);
+    configuration.host = host;
     configuration.users = Some(plan.spec.users as usize);
     configuration.hatch_rate = Some(plan.spec.ramp.0.to_string());
     configuration.startup_time = "0".to_owned();
@@ -78,21 +123,12 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
         let Some(shared) = SHARED.get() else { return Ok(()) };
         let Some(request) = shared.requests.get(index) else { return Ok(()) };
         if user.get_session_data::<Cadence>().is_none() {
+            user.set_client_builder(lean_client(shared.request_timeout)).await?;
             user.set_session_data(Cadence::default());
             shared.recorder.user_started();
         }
-        let method = match request.method.as_str() {
-            "HEAD" => GooseMethod::Head,
-            "POST" => GooseMethod::Post,
-            "PUT" => GooseMethod::Put,
-            "PATCH" => GooseMethod::Patch,
-            "DELETE" => GooseMethod::Delete,
-            _ => GooseMethod::Get,
-        };
-        let mut builder = user.get_request_builder(&method, &request.path)?;
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
+        let mut builder =
+            user.client.request(request.method.clone(), request.url.clone()).headers(request.headers.clone());
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
@@ -122,6 +158,12 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
         shared.recorder.record(index, began, elapsed, outcome, cadence);
         Ok(())
     })
+}
+
+/// A user's HTTP client: goose's default stores cookies and negotiates gzip, work on every request that a
+/// measurement of the service should not carry.
+fn lean_client(timeout: Duration) -> ClientBuilder {
+    Client::builder().user_agent(concat!("assay-load-harness/", env!("CARGO_PKG_VERSION"))).timeout(timeout).no_gzip()
 }
 
 /// A short, stable name for a failed request.
