@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Load harness accuracy (not a test): the goose harness against `oha` on the same server (the `fast` load
 # fixture, on the host's loopback), same concurrency and duration, interleaved; then the harness's highest
-# throughput as users grow. Installs oha with `cargo install --locked oha` when absent.
-# Usage: [FIXTURE=fast] bench/load-accuracy.sh [CONCURRENCY] [SECONDS] [ROUNDS]   Results: see BENCHMARKS.md.
+# throughput as users grow. Three settings, each the same for both tools: CONCURRENCY users at full speed
+# (closed loop), the same paced to RATE requests/s in total (the contract's `rate`; oha's `-q`), and one user.
+# Installs oha with `cargo install --locked oha` when absent.
+# Usage: [FIXTURE=fast] [RATE=2000] bench/load-accuracy.sh [CONCURRENCY] [SECONDS] [ROUNDS]
+# Results: see BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 concurrency="${1:-8}"
 seconds="${2:-10}"
 rounds="${3:-3}"
 fixture="${FIXTURE:-fast}"
+rate="${RATE:-2000}"
 command -v oha >/dev/null || cargo install --locked --quiet oha
 cargo build --release -q -p assay-load-runner
 harness="$PWD/target/release/assay-load-harness"
@@ -20,32 +24,34 @@ cp -r "fixtures/load/$fixture" "$work/$fixture" && cp fixtures/load/http.rs "$wo
 cargo build --release -q --manifest-path "$work/$fixture/Cargo.toml" --target-dir "$work/target"
 server="$work/target/release/load-$fixture"
 
-plan() { # USERS SECONDS PORT
-  python3 - "$@" "$server" <<'PY'
+plan() { # USERS SECONDS PORT [RATE]
+  python3 - "$server" "$@" <<'PY'
 import json, sys
-users, seconds, port, server = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+server, users, seconds, port = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+# All users start within 0.1 s; the window opens once the last one runs.
+spec = {"users": users, "ramp": f"{users * 10}/s", "duration": f"{seconds}s",
+        "scenario": [{"name": "items", "request": {"path": "/items"}}]}
+if len(sys.argv) > 5:
+    spec["rate"] = f"{sys.argv[5]}/s"
 print(json.dumps({
     "service": {"prefix": [], "program": server, "cwd": "/tmp", "env": [["HOME", "/tmp"]],
                 "port_env": "PORT", "port": port, "ready": "/health"},
-    # All users start within 0.1 s; the window opens once the last one runs.
-    "spec": {"users": users, "ramp": f"{users * 10}/s", "duration": f"{seconds}s",
-             "scenario": [{"name": "items", "request": {"path": "/items"}}]},
-    "startup_timeout_ms": 10000, "request_timeout_ms": 10000, "output_limit": 65536}))
+    "spec": spec, "startup_timeout_ms": 10000, "request_timeout_ms": 10000, "output_limit": 65536}))
 PY
 }
 
-harness_run() { # USERS SECONDS PORT -> "p50_ms p99_ms rps"
+harness_run() { # USERS SECONDS PORT [RATE] -> "p50_ms p99_ms rps"
   plan "$@" | "$harness" 2>/dev/null | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["overall"]
 print("%.3f %.3f %.0f" % (r["latency"]["p50_ms"], r["latency"]["p99_ms"], r["throughput_rps"]))'
 }
 
-oha_run() { # CONNECTIONS SECONDS PORT -> "p50_ms p99_ms rps"
+oha_run() { # CONNECTIONS SECONDS PORT [RATE] -> "p50_ms p99_ms rps"
   PORT="$3" "$server" 2>/dev/null &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/health" >/dev/null 2>&1 && break; sleep 0.05; done
-  oha --no-tui --output-format json -c "$1" -z "$2s" "http://127.0.0.1:$3/items" 2>/dev/null | python3 -c '
+  oha --no-tui --output-format json -c "$1" -z "$2s" ${4:+-q "$4"} "http://127.0.0.1:$3/items" 2>/dev/null | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 p = r["latencyPercentiles"]
@@ -53,11 +59,15 @@ print("%.3f %.3f %.0f" % (p["p50"] * 1000, p["p99"] * 1000, r["summary"]["reques
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-echo "fixture=$fixture concurrency=$concurrency duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps)"
+echo "fixture=$fixture concurrency=$concurrency rate=$rate/s duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 for round in $(seq 1 "$rounds"); do
-  echo "round $round harness: $(harness_run "$concurrency" "$seconds" "$(free_port)")"
-  echo "round $round oha:     $(oha_run "$concurrency" "$seconds" "$(free_port)")"
+  echo "round $round full speed, $concurrency users: harness $(harness_run "$concurrency" "$seconds" "$(free_port)")"
+  echo "round $round full speed, $concurrency users: oha     $(oha_run "$concurrency" "$seconds" "$(free_port)")"
+  echo "round $round $rate/s, $concurrency users:     harness $(harness_run "$concurrency" "$seconds" "$(free_port)" "$rate")"
+  echo "round $round $rate/s, $concurrency users:     oha     $(oha_run "$concurrency" "$seconds" "$(free_port)" "$rate")"
+  echo "round $round full speed, 1 user:   harness $(harness_run 1 "$seconds" "$(free_port)")"
+  echo "round $round full speed, 1 user:   oha     $(oha_run 1 "$seconds" "$(free_port)")"
 done
 
 echo "harness throughput by users (${seconds}s each; p50 ms, p99 ms, rps):"

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ByteSize, Percent, Rate, TimeSpan};
 
-/// How to load-test a service: a closed model of `users` concurrent goose users.
+/// How to load-test a service: `users` concurrent goose users, each waiting for its response before sending the
+/// next request (a closed model), at full speed or paced to a total `rate`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LoadSpec {
@@ -16,6 +17,11 @@ pub struct LoadSpec {
     pub ramp: Rate,
     /// Measured time after ramp-up.
     pub duration: TimeSpan,
+    /// Requests per second of all users together, each user sending on an even schedule (`users / rate`
+    /// apart); absent, users send as fast as responses come back. A paced load measures the service rather
+    /// than how fast the harness and the service can share the machine's cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
     /// Budget for all requests together.
     #[serde(default)]
     pub budget: Budget,
@@ -152,9 +158,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(spec.users, 16);
+        assert_eq!(spec.rate, None);
         assert_eq!(spec.budget.min_rps, Some(200.0));
         assert_eq!(spec.scenarios[0].weight, 3);
         assert!(spec.problems().is_empty());
+    }
+
+    #[test]
+    fn a_rate_is_requests_per_second_of_all_users_and_above_zero() {
+        let spec = |rate: &str| {
+            toml::from_str::<LoadSpec>(&format!(
+                "users = 4\nramp = \"4/s\"\nduration = \"2s\"\nrate = \"{rate}\"\n[[scenario]]\nname = \"x\"\nrequest = {{ path = \"/\" }}\n"
+            ))
+        };
+        assert_eq!(spec("200/s").unwrap().rate.map(|rate| rate.0), Some(200.0));
+        let err = spec("0/s").unwrap_err();
+        assert!(err.to_string().contains("`0/s` is not a rate"), "{err}");
     }
 
     #[test]

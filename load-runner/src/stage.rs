@@ -317,11 +317,9 @@ fn interpret(
     service.exited = result.exit.as_ref().map(|exit| format!("{} during {}", exit.describe(), exit.phase));
     let report = LoadReport {
         sandbox: kind.to_string(),
-        model: format!(
-            "closed model: {} goose users started at {}, each sending its next request when the last one completes (no think time)",
-            spec.users, spec.ramp
-        ),
+        model: model(spec),
         users: spec.users,
+        rate_rps: spec.rate.map(|rate| rate.0),
         measured_ms: result.measured_ms,
         startup_ms: result.startup_ms,
         overall: result.overall,
@@ -330,6 +328,19 @@ fn interpret(
         budgets,
     };
     (report, findings)
+}
+
+/// The load model in words, for the report.
+fn model(spec: &LoadSpec) -> String {
+    let closed = format!("closed model: {} goose users started at {}", spec.users, spec.ramp);
+    match spec.rate {
+        None => format!("{closed}, each sending its next request when the last one completes (no think time)"),
+        Some(rate) => format!(
+            "{closed}, together sending {rate}: each user one request every {:.3} ms, or at once when the last \
+             one came back late (the corrected percentiles count that delay)",
+            f64::from(spec.users) * 1000.0 / rate.0
+        ),
+    }
 }
 
 fn millis(duration: Duration) -> u64 {

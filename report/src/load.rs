@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 pub struct LoadReport {
     /// `bubblewrap`, or `none` when the service ran unsandboxed (`--sandbox none`, trusted development only).
     pub sandbox: String,
-    /// The load model in words: goose users are a closed model (each user waits for its response).
+    /// The load model in words: goose users are a closed model (each user waits for its response), optionally paced.
     pub model: String,
     /// Concurrent users.
     pub users: u32,
+    /// Requests per second the users were paced to together; absent when they sent at full speed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_rps: Option<f64>,
     /// Length of the measured window in milliseconds (ramp-up excluded).
     pub measured_ms: u64,
     /// Milliseconds from start until `ready` answered 2xx; absent when it never did.

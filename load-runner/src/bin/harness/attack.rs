@@ -20,6 +20,8 @@ struct Shared {
     recorder: Arc<Recorder>,
     requests: Vec<PreparedRequest>,
     request_timeout: Duration,
+    /// Time between one user's requests when the load is paced (`users / rate`).
+    pace: Option<Duration>,
 }
 
 /// A contract request parsed once, so a request costs a clone of these and not a URL parse and join.
@@ -54,11 +56,13 @@ impl PreparedRequest {
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
 
-/// A user's mean latency so far: the cadence it meant to keep, for the coordinated-omission correction.
+/// One user's clock: its mean latency so far (the cadence a full-speed user meant to keep, for the
+/// coordinated-omission correction) and, when the load is paced, when its next request is due.
 #[derive(Default)]
-struct Cadence {
+struct UserClock {
     total: Duration,
     count: u32,
+    next_due: Option<Instant>,
 }
 
 /// Runs the contract's load against `http://127.0.0.1:{port}` until the run time ends.
@@ -76,7 +80,8 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
         .map(|scenario| PreparedRequest::new(&scenario.request, &base))
         .collect::<Result<_, _>>()?;
     let request_timeout = Duration::from_millis(plan.request_timeout_ms);
-    if SHARED.set(Shared { recorder, requests, request_timeout }).is_err() {
+    let pace = plan.spec.rate.map(|rate| Duration::from_secs_f64(f64::from(plan.spec.users) / rate.0));
+    if SHARED.set(Shared { recorder, requests, request_timeout, pace }).is_err() {
         return Err(GooseError::InvalidOption {
             option: "attack".to_owned(),
             value: "twice".to_owned(),
@@ -122,10 +127,22 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
     Box::pin(async move {
         let Some(shared) = SHARED.get() else { return Ok(()) };
         let Some(request) = shared.requests.get(index) else { return Ok(()) };
-        if user.get_session_data::<Cadence>().is_none() {
+        if user.get_session_data::<UserClock>().is_none() {
             user.set_client_builder(lean_client(shared.request_timeout)).await?;
-            user.set_session_data(Cadence::default());
+            user.set_session_data(UserClock::default());
             shared.recorder.user_started();
+        }
+        if let Some(pace) = shared.pace {
+            // On schedule: wait for the slot. Late (the last response took longer than the pace): send at once,
+            // and keep the schedule, so the rate holds and the corrected histogram counts the delay.
+            let due = user.get_session_data_mut::<UserClock>().map(|clock| {
+                let due = clock.next_due.unwrap_or_else(Instant::now);
+                clock.next_due = Some(due + pace);
+                due
+            });
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
         }
         let mut builder =
             user.client.request(request.method.clone(), request.url.clone()).headers(request.headers.clone());
@@ -147,14 +164,16 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
             Err(err) => Outcome::Failure(failure_kind(&err)),
         };
         let elapsed = began.elapsed();
-        let cadence = match user.get_session_data_mut::<Cadence>() {
-            Some(cadence) => {
-                cadence.total += elapsed;
-                cadence.count += 1;
-                cadence.total / cadence.count
+        let mean_latency = match user.get_session_data_mut::<UserClock>() {
+            Some(clock) => {
+                clock.total += elapsed;
+                clock.count += 1;
+                clock.total / clock.count
             }
             None => elapsed,
         };
+        // The interval the user meant to keep: its pace, else (goose's `Average` mitigation) its mean latency.
+        let cadence = shared.pace.unwrap_or(mean_latency);
         shared.recorder.record(index, began, elapsed, outcome, cadence);
         Ok(())
     })
