@@ -72,10 +72,14 @@ def checked_peer_run(path):
     return audit_json
 
 
-def rss_kib(argv, env):
-    result = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, env=env, stdout=subprocess.DEVNULL,
+def rss_mib(argv, env):
+    """Peak RSS of assay itself (its --timings line) and of the largest process of the run (GNU time: assay or
+    the `cargo metadata` it runs)."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv + ["--timings"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    return int(result.stderr.strip().splitlines()[-1])
+    lines = result.stderr.strip().splitlines()
+    own = next(int(line.split()[3]) for line in lines if line.startswith("memory: peak RSS "))
+    return own / 1024, int(lines[-1]) / 1024
 
 
 def ms(seconds):
@@ -94,7 +98,7 @@ def licences(bom):
 
 print(f"repetitions: {reps}, advisory db: {db}")
 print(f"{'asset':10} {'pkgs':>5} {'assay warm':>11} {'assay cold':>11} {'peer chain':>11} {'ratio warm':>11} "
-      f"{'ratio cold':>11} {'RSS warm':>9} {'RSS cold':>9}  peers: audit / deny / cyclonedx")
+      f"{'ratio cold':>11} {'RSS warm':>9} {'RSS cold':>9}  peers: audit / deny / cyclonedx (assay RSS: its own)")
 for name, path in assets:
     out = tempfile.mkdtemp()
     packages = open(os.path.join(path, "Cargo.lock")).read().count("[[package]]")
@@ -112,12 +116,12 @@ for name, path in assets:
             peers[tool].append(timed(command))
     chain = [sum(run) for run in zip(*peers.values())]
     w, c, p = statistics.median(warm), statistics.median(cold), statistics.median(chain)
-    rss_warm = rss_kib(argv, env)
+    rss_warm, _ = rss_mib(argv, env)
     empty_assay_caches(cold_cache)
-    rss_cold = rss_kib(cold_argv, cold_env)
+    rss_cold, rss_cold_tree = rss_mib(cold_argv, cold_env)
     per_tool = " / ".join(ms(statistics.median(times)) for times in peers.values())
     print(f"{name:10} {packages:5} {ms(w):>11} {ms(c):>11} {ms(p):>11} {p / w:10.1f}x {p / c:10.1f}x "
-          f"{rss_warm / 1024:5.1f} MiB {rss_cold / 1024:5.1f} MiB  {per_tool}")
+          f"{rss_warm:5.1f} MiB {rss_cold:5.1f} MiB  {per_tool}  (cold, cargo metadata: {rss_cold_tree:.1f} MiB)")
 
     # Same answers: advisory ids as cargo-audit, licences (and components) as cargo-cyclonedx.
     report = json.load(open(os.path.join(out, "report.json")))

@@ -34,7 +34,10 @@ make_asset big-500 'tokio = { version = "1", features = ["full"] }' 'axum = "0.8
   'sqlx = { version = "0.8", features = ["runtime-tokio", "postgres", "mysql", "sqlite"] }' 'clap = { version = "4", features = ["derive"] }' \
   'serde_json = "1"' 'regex = "1"' 'tracing-subscriber = "0.3"' 'aws-config = "1"' 'aws-sdk-s3 = "1"' 'tonic = "0.13"' \
   'prost = "0.13"' 'image = "0.25"' 'rayon = "1"' 'chrono = "0.4"' 'uuid = "1"' 'lettre = "0.11"' 'redis = "0.32"' 'wasmtime = "36"'
-cp -r fixtures/components/real-deps "$work/real-deps" 2>/dev/null || true
+# The fixtures are scanned as copies: cargo-cyclonedx writes its SBOM beside the manifest.
+for fixture in connectors/echo components/real-deps; do
+  [ -d "$work/$(basename "$fixture")" ] || cp -r "fixtures/$fixture" "$work/$(basename "$fixture")"
+done
 cargo fetch -q --locked --manifest-path "$work/real-deps/Cargo.toml"
 
 # cargo-audit and cargo-deny read the database from a git clone (cargo-deny under db-path, in a directory
@@ -56,5 +59,5 @@ open(f"{work}/deny.toml", "w").write(
     '[bans]\nmultiple-versions = "allow"\n[sources]\nunknown-registry = "deny"\nunknown-git = "deny"\n')
 PY
 
-python3 bench/compare.py "$work" "$db" "$deny_db" "$reps" echo:fixtures/connectors/echo real-deps:"$work/real-deps" \
+python3 bench/compare.py "$work" "$db" "$deny_db" "$reps" echo:"$work/echo" real-deps:"$work/real-deps" \
   mid-61:"$work/mid-61" big-500:"$work/big-500"

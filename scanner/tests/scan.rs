@@ -243,4 +243,5 @@ fn several_assets_are_scanned_by_one_process_and_the_gravest_verdict_exits() {
     assert!(sandbox.path("out/vulnerable-component-0.3.1/report.json").is_file());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().filter(|line| line.starts_with("timing: ")).count(), 2, "{stderr}");
+    assert!(stderr.lines().any(|line| line.starts_with("memory: peak RSS ") && line.contains(" KiB")), "{stderr}");
 }

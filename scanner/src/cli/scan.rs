@@ -27,7 +27,8 @@ pub(super) struct ScanArgs {
     /// DIR/<name>-<version>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Print each asset's scan time (ms, report files included) on stderr.
+    /// Print each asset's scan time (ms, report files included) and, at the end, this process's peak memory
+    /// on stderr.
     #[arg(long)]
     timings: bool,
     /// `human` prints a summary on stderr; `json` prints report.json on stdout.
@@ -244,8 +245,20 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         worst = graver(worst, report.verdict);
     }
+    if args.timings
+        && let Some(kib) = peak_rss_kib()
+    {
+        eprintln!("memory: peak RSS {kib} KiB (assay itself; cargo metadata, when it runs, is a separate process)");
+    }
     if config.signer.is_none() {
         eprintln!("note: the report is unsigned (no report.dsse.json); sign with --key FILE or ASSAY_SIGNING_KEY");
     }
     Ok(Outcome::Verdict(worst))
+}
+
+/// This process's high-water mark of resident memory, from `/proc/self/status` (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
 }
