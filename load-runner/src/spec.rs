@@ -17,9 +17,9 @@ pub struct LoadSpec {
     pub ramp: Rate,
     /// Measured time after ramp-up.
     pub duration: TimeSpan,
-    /// Requests per second of all users together, each user sending on an even schedule (`users / rate`
-    /// apart); absent, users send as fast as responses come back. A paced load measures the service rather
-    /// than how fast the harness and the service can share the machine's cores.
+    /// Requests per second of all users together: send slots are released evenly spaced at this rate and
+    /// each request takes one; absent, users send as fast as responses come back. A paced load measures the
+    /// service rather than how fast the harness and the service can share the machine's cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Rate>,
     /// Budget for all requests together.

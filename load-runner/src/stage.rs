@@ -336,9 +336,9 @@ fn model(spec: &LoadSpec) -> String {
     match spec.rate {
         None => format!("{closed}, each sending its next request when the last one completes (no think time)"),
         Some(rate) => format!(
-            "{closed}, together sending {rate}: each user one request every {:.3} ms, or at once when the last \
-             one came back late (the corrected percentiles count that delay)",
-            f64::from(spec.users) * 1000.0 / rate.0
+            "{closed}, paced to {rate} in total: a pacer releases send slots evenly spaced and each request \
+             takes one, at most {} slots waiting when every user is busy (the corrected percentiles count a stall)",
+            spec.users
         ),
     }
 }

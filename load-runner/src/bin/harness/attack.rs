@@ -13,6 +13,7 @@ use goose::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, ClientBuilder, Method, Url};
 
+use crate::pacer::Pacer;
 use crate::recorder::{Outcome, Recorder};
 
 /// What the transactions read; goose transactions are plain functions, so they reach it through a static.
@@ -22,6 +23,8 @@ struct Shared {
     request_timeout: Duration,
     /// Time between one user's requests when the load is paced (`users / rate`).
     pace: Option<Duration>,
+    /// Send slots at the contract's rate, when it sets one.
+    pacer: Option<Pacer>,
 }
 
 /// A contract request parsed once, so a request costs a clone of these and not a URL parse and join.
@@ -56,13 +59,12 @@ impl PreparedRequest {
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
 
-/// One user's clock: its mean latency so far (the cadence a full-speed user meant to keep, for the
-/// coordinated-omission correction) and, when the load is paced, when its next request is due.
+/// One user's mean latency so far: the cadence a full-speed user meant to keep, for the coordinated-omission
+/// correction.
 #[derive(Default)]
 struct UserClock {
     total: Duration,
     count: u32,
-    next_due: Option<Instant>,
 }
 
 /// Runs the contract's load against `http://127.0.0.1:{port}` until the run time ends.
@@ -81,7 +83,17 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
         .collect::<Result<_, _>>()?;
     let request_timeout = Duration::from_millis(plan.request_timeout_ms);
     let pace = plan.spec.rate.map(|rate| Duration::from_secs_f64(f64::from(plan.spec.users) / rate.0));
-    if SHARED.set(Shared { recorder, requests, request_timeout, pace }).is_err() {
+    let pacer = match plan.spec.rate {
+        Some(rate) => {
+            Some(Pacer::start(rate.0, plan.spec.users as usize).map_err(|err| GooseError::InvalidOption {
+                option: "rate".to_owned(),
+                value: rate.to_string(),
+                detail: format!("cannot start the pacer thread: {err}"),
+            })?)
+        }
+        None => None,
+    };
+    if SHARED.set(Shared { recorder, requests, request_timeout, pace, pacer }).is_err() {
         return Err(GooseError::InvalidOption {
             option: "attack".to_owned(),
             value: "twice".to_owned(),
@@ -118,8 +130,14 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
     configuration.no_error_summary = true;
     configuration.quiet = 1;
     // `initialize()` would parse the harness's argv and may exit; the configuration is built here instead.
-    GooseAttack::initialize_with_config(configuration)?.register_scenario(scenario).execute().await?;
-    Ok(())
+    let attacked = match GooseAttack::initialize_with_config(configuration) {
+        Ok(attack) => attack.register_scenario(scenario).execute().await.map(drop),
+        Err(err) => Err(err),
+    };
+    if let Some(pacer) = SHARED.get().and_then(|shared| shared.pacer.as_ref()) {
+        pacer.stop();
+    }
+    attacked
 }
 
 /// One request of scenario `index`: sent, its body read, its latency and outcome recorded.
@@ -132,17 +150,10 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
             user.set_session_data(UserClock::default());
             shared.recorder.user_started();
         }
-        if let Some(pace) = shared.pace {
-            // On schedule: wait for the slot. Late (the last response took longer than the pace): send at once,
-            // and keep the schedule, so the rate holds and the corrected histogram counts the delay.
-            let due = user.get_session_data_mut::<UserClock>().map(|clock| {
-                let due = clock.next_due.unwrap_or_else(Instant::now);
-                clock.next_due = Some(due + pace);
-                due
-            });
-            if let Some(due) = due {
-                tokio::time::sleep_until(due.into()).await;
-            }
+        if let Some(pacer) = &shared.pacer
+            && !pacer.next_slot().await
+        {
+            return Ok(()); // the attack is over
         }
         let mut builder =
             user.client.request(request.method.clone(), request.url.clone()).headers(request.headers.clone());

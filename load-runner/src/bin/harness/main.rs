@@ -3,6 +3,7 @@
 //! [`HarnessResult`] as JSON on stdout. Diagnostics go to stderr. Not meant to be run by hand.
 
 mod attack;
+mod pacer;
 mod recorder;
 mod service;
 
