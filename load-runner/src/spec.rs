@@ -1,6 +1,7 @@
 //! The `[package.metadata.marketplace.load]` section of asset contract v1: scenarios and budgets.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +100,12 @@ fn default_method() -> String {
 }
 
 impl LoadSpec {
+    /// The longest a paced user may wait for a send slot, `users / rate` (zero at full speed): once before
+    /// its first request, which opens the window, and once more when the run ends.
+    pub fn slot_wait(&self) -> Duration {
+        self.rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(f64::from(self.users) / rate.0))
+    }
+
     /// Problems that types alone cannot rule out, as `(key, message)` pairs relative to the load table.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();

@@ -146,7 +146,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         .map_or(settings.startup_timeout, |budget| budget.0 * 2)
         .max(Duration::from_secs(1));
     let ramp = Duration::from_secs_f64(f64::from(spec.users) / spec.ramp.0.max(0.001));
-    let expected = startup_timeout + ramp + spec.duration.0;
+    let expected = startup_timeout + ramp + spec.slot_wait() * 2 + spec.duration.0;
     let service_limits = Limits { wall_clock: expected, ..settings.service.clone() };
     // The harness and bubblewrap run under looser limits of their own; the service's apply to it alone.
     let outer = Limits {

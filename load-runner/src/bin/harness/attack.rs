@@ -82,7 +82,7 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
         .map(|scenario| PreparedRequest::new(&scenario.request, &base))
         .collect::<Result<_, _>>()?;
     let request_timeout = Duration::from_millis(plan.request_timeout_ms);
-    let pace = plan.spec.rate.map(|rate| Duration::from_secs_f64(f64::from(plan.spec.users) / rate.0));
+    let pace = plan.spec.rate.map(|_| plan.spec.slot_wait());
     let pacer = match plan.spec.rate {
         Some(rate) => {
             Some(Pacer::start(rate.0, plan.spec.users as usize).map_err(|err| GooseError::InvalidOption {
@@ -107,7 +107,8 @@ pub async fn attack(plan: &HarnessPlan, recorder: Arc<Recorder>) -> Result<(), G
             .set_weight(contract_scenario.weight as usize)?;
         scenario = scenario.register_transaction(transaction);
     }
-    let duration = plan.spec.duration.0;
+    // A paced window opens only when the last user has had its first send slot.
+    let duration = plan.spec.duration.0 + plan.spec.slot_wait();
     // Private fields rule out a struct literal; the defaults are adjusted field by field.
     let mut configuration = GooseConfiguration::default();
     configuration.host = host;
