@@ -178,7 +178,9 @@ mod tests {
                 "users = 4\nramp = \"4/s\"\nduration = \"2s\"\nrate = \"{rate}\"\n[[scenario]]\nname = \"x\"\nrequest = {{ path = \"/\" }}\n"
             ))
         };
-        assert_eq!(spec("200/s").unwrap().rate.map(|rate| rate.0), Some(200.0));
+        let paced = spec("200/s").unwrap();
+        assert_eq!(paced.rate.map(|rate| rate.0), Some(200.0));
+        assert_eq!(paced.slot_wait(), Duration::from_millis(20), "4 users share 200 slots a second");
         let err = spec("0/s").unwrap_err();
         assert!(err.to_string().contains("`0/s` is not a rate"), "{err}");
     }
