@@ -9,6 +9,7 @@
 mod budget_check;
 pub mod build;
 pub mod plan;
+pub mod proc_status;
 pub mod quantity;
 pub mod sandbox;
 pub mod spec;

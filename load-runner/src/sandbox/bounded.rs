@@ -99,41 +99,44 @@ pub fn kill_group(child: &mut Child) {
 }
 
 /// Reads `pipe` to its end, keeping the first `limit` bytes; returns them and the total length.
-pub fn keep_head(mut pipe: impl Read, limit: u64) -> (Vec<u8>, u64) {
+pub fn keep_head(pipe: impl Read, limit: u64) -> (Vec<u8>, u64) {
     let mut kept = Vec::new();
-    let mut total = 0u64;
-    let mut buffer = [0u8; 8192];
-    while let Ok(read) = pipe.read(&mut buffer) {
-        if read == 0 {
-            break;
-        }
-        let room = usize::try_from(limit.saturating_sub(total)).unwrap_or(usize::MAX).min(read);
-        kept.extend_from_slice(&buffer[..room]);
-        total += read as u64;
-    }
+    let total = read_chunks(pipe, |chunk, total_before| {
+        let room = usize::try_from(limit.saturating_sub(total_before)).unwrap_or(usize::MAX).min(chunk.len());
+        kept.extend_from_slice(&chunk[..room]);
+    });
     (kept, total)
 }
 
 /// Reads `pipe` to its end, keeping the last `limit` bytes; returns them and the total length.
-pub fn keep_tail(mut pipe: impl Read, limit: u64) -> (Vec<u8>, u64) {
+pub fn keep_tail(pipe: impl Read, limit: u64) -> (Vec<u8>, u64) {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut kept = Vec::new();
+    let total = read_chunks(pipe, |chunk, _| {
+        kept.extend_from_slice(chunk);
+        if kept.len() > limit.saturating_mul(2).max(16 * 1024) {
+            kept.drain(..kept.len() - limit);
+        }
+    });
+    if kept.len() > limit {
+        kept.drain(..kept.len() - limit);
+    }
+    (kept, total)
+}
+
+/// Hands `pipe`'s bytes to `take` a chunk at a time, with the count read before that chunk, until the end
+/// (or an error); returns the total read.
+fn read_chunks(mut pipe: impl Read, mut take: impl FnMut(&[u8], u64)) -> u64 {
     let mut total = 0u64;
     let mut buffer = [0u8; 8192];
     while let Ok(read) = pipe.read(&mut buffer) {
         if read == 0 {
             break;
         }
-        kept.extend_from_slice(&buffer[..read]);
+        take(&buffer[..read], total);
         total += read as u64;
-        if kept.len() > limit.saturating_mul(2).max(16 * 1024) {
-            kept.drain(..kept.len() - limit);
-        }
     }
-    if kept.len() > limit {
-        kept.drain(..kept.len() - limit);
-    }
-    (kept, total)
+    total
 }
 
 #[cfg(test)]

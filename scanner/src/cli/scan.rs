@@ -246,7 +246,7 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         worst = graver(worst, report.verdict);
     }
     if args.timings
-        && let Some(kib) = peak_rss_kib()
+        && let Some(kib) = assay_load_runner::proc_status::memory_kib("self", "VmHWM")
     {
         eprintln!("memory: peak RSS {kib} KiB (assay itself; cargo metadata, when it runs, is a separate process)");
     }
@@ -254,11 +254,4 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         eprintln!("note: the report is unsigned (no report.dsse.json); sign with --key FILE or ASSAY_SIGNING_KEY");
     }
     Ok(Outcome::Verdict(worst))
-}
-
-/// This process's high-water mark of resident memory, from `/proc/self/status` (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
 }

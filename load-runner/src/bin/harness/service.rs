@@ -12,6 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use assay_load_runner::plan::{ServiceExit, ServiceLaunch};
+use assay_load_runner::proc_status::memory_kib;
 use assay_load_runner::sandbox::bounded::{keep_tail, kill_group, tail_lines};
 use assay_report::load::ServiceUsage;
 
@@ -184,11 +185,8 @@ fn describe_exit(status: ExitStatus, ready: bool, after_requests: u64) -> Servic
 
 /// `VmHWM` and `VmPeak` of `pid`, in bytes.
 fn memory(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status.lines().find_map(|line| line.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
-    };
-    Some((field("VmHWM:")? * 1024, field("VmPeak:")? * 1024))
+    let process = pid.to_string();
+    Some((memory_kib(&process, "VmHWM")? * 1024, memory_kib(&process, "VmPeak")? * 1024))
 }
 
 /// Tasks (threads of every process) of the service: every process of its uid when it runs as a uid of its own
