@@ -40,14 +40,15 @@ print(json.dumps({
 PY
 }
 
-harness_run() { # USERS SECONDS PORT [RATE] -> "p50_ms p99_ms rps"
+harness_run() { # USERS SECONDS PORT [RATE] -> "p50_ms p99_ms rps (max_ms, corrected p99_ms)"
   plan "$@" | "$harness" 2>/dev/null | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["overall"]
-print("%.3f %.3f %.0f" % (r["latency"]["p50_ms"], r["latency"]["p99_ms"], r["throughput_rps"]))'
+print("%.3f %.3f %.0f (max %.3f, corrected p99 %.3f)" % (r["latency"]["p50_ms"], r["latency"]["p99_ms"],
+      r["throughput_rps"], r["latency"]["max_ms"], r["corrected"]["p99_ms"]))'
 }
 
-oha_run() { # CONNECTIONS SECONDS PORT [RATE] -> "p50_ms p99_ms rps"
+oha_run() { # CONNECTIONS SECONDS PORT [RATE] -> "p50_ms p99_ms rps (max_ms)"
   PORT="$3" "$server" 2>/dev/null &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$3/health" >/dev/null 2>&1 && break; sleep 0.05; done
@@ -55,11 +56,12 @@ oha_run() { # CONNECTIONS SECONDS PORT [RATE] -> "p50_ms p99_ms rps"
 import json, sys
 r = json.load(sys.stdin)
 p = r["latencyPercentiles"]
-print("%.3f %.3f %.0f" % (p["p50"] * 1000, p["p99"] * 1000, r["summary"]["requestsPerSec"]))'
+print("%.3f %.3f %.0f (max %.3f)" % (p["p50"] * 1000, p["p99"] * 1000, r["summary"]["requestsPerSec"],
+      r["summary"]["slowest"] * 1000))'
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-echo "fixture=$fixture concurrency=$concurrency rate=$rate/s duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps)"
+echo "fixture=$fixture concurrency=$concurrency rate=$rate/s duration=${seconds}s rounds=$rounds (p50 ms, p99 ms, rps; max ms)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 for round in $(seq 1 "$rounds"); do
   echo "round $round full speed, $concurrency users: harness $(harness_run "$concurrency" "$seconds" "$(free_port)")"
