@@ -40,15 +40,15 @@ pub(super) struct CachedDatabase {
 }
 
 impl CachedDatabase {
-    /// The cache entry of parsed `advisories`.
-    pub(super) fn new(fingerprint: String, identity: DatabaseIdentity, advisories: &[Advisory]) -> io::Result<Self> {
-        let mut grouped: HashMap<String, Vec<&Advisory>> = HashMap::new();
-        for advisory in advisories {
-            grouped.entry(advisory.metadata.package.to_string()).or_default().push(advisory);
-        }
-        let packages = grouped
-            .into_iter()
-            .map(|(name, list)| Ok((name, serde_json::value::to_raw_value(&list).map_err(io::Error::other)?)))
+    /// The cache entry of parsed advisories, grouped by package.
+    pub(super) fn new(
+        fingerprint: String,
+        identity: DatabaseIdentity,
+        by_package: &HashMap<String, Vec<Advisory>>,
+    ) -> io::Result<Self> {
+        let packages = by_package
+            .iter()
+            .map(|(name, list)| Ok((name.clone(), serde_json::value::to_raw_value(list).map_err(io::Error::other)?)))
             .collect::<io::Result<_>>()?;
         Ok(Self { format: FORMAT, fingerprint, identity, packages })
     }

@@ -105,20 +105,21 @@ impl AdvisoryDatabase {
         }
         let db =
             rustsec::Database::open(path).map_err(|source| DatabaseError::Load { path: path.to_owned(), source })?;
-        let advisories: Vec<rustsec::Advisory> = db.into_iter().collect();
-        if advisories.is_empty() {
+        let mut advisory_count = 0;
+        let mut by_package: HashMap<String, Vec<rustsec::Advisory>> = HashMap::new();
+        for advisory in db {
+            advisory_count += 1;
+            by_package.entry(advisory.metadata.package.to_string()).or_default().push(advisory);
+        }
+        if advisory_count == 0 {
             return Err(DatabaseError::Empty { path: path.to_owned() });
         }
         let mut identity = identify(path)?;
-        identity.advisory_count = advisories.len();
+        identity.advisory_count = advisory_count;
         if let Some((file, fingerprint)) = cache
-            && let Ok(cached) = CachedDatabase::new(fingerprint, identity.clone(), &advisories)
+            && let Ok(cached) = CachedDatabase::new(fingerprint, identity.clone(), &by_package)
         {
             let _ = cache::store(&file, &cached);
-        }
-        let mut by_package: HashMap<String, Vec<rustsec::Advisory>> = HashMap::new();
-        for advisory in advisories {
-            by_package.entry(advisory.metadata.package.to_string()).or_default().push(advisory);
         }
         let by_package = by_package.into_iter().map(|(name, list)| (name, Advisories::Parsed(list))).collect();
         Ok(Self::new(path, identity, by_package))
