@@ -12,6 +12,7 @@ pub mod plan;
 pub mod proc_status;
 pub mod quantity;
 pub mod sandbox;
+mod saturation;
 pub mod spec;
 pub mod stage;
 

@@ -62,6 +62,10 @@ pub struct HarnessResult {
     pub peak_vm_bytes: Option<u64>,
     /// Bytes the service wrote to stdout and stderr.
     pub output_bytes: u64,
+    /// CPU time of the users' thread over the window, in percent of one core; near 100 the harness itself
+    /// limited the load. Absent when it could not be read (no request completed after the window).
+    #[serde(default)]
+    pub users_busy_percent: Option<f64>,
 }
 
 /// The service ended before the harness stopped it.

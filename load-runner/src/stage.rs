@@ -13,6 +13,7 @@ use crate::build::{BuildRequest, Built, build};
 use crate::plan::{HarnessPlan, HarnessResult, ServiceLaunch};
 use crate::sandbox::bounded::{run_bounded, tail_lines};
 use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxKind, SandboxUid};
+use crate::saturation::saturation_finding;
 use crate::{Budget, ByteSize, LoadSpec};
 
 /// The service the contract declares.
@@ -312,6 +313,7 @@ fn interpret(
         );
         budgets = checks;
         findings.extend(breaches);
+        findings.extend(saturation_finding(result.users_busy_percent, &result.overall));
     }
     let mut service = result.service;
     service.exited = result.exit.as_ref().map(|exit| format!("{} during {}", exit.describe(), exit.phase));
@@ -325,6 +327,7 @@ fn interpret(
         overall: result.overall,
         scenarios: result.scenarios,
         service,
+        harness_busy_percent: result.users_busy_percent,
         budgets,
     };
     (report, findings)

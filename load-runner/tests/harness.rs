@@ -65,6 +65,12 @@ fn the_harness_measures_a_real_service() {
     assert!(result.service.peak_rss_bytes.is_some_and(|rss| rss > 0));
     assert!(result.exit.is_none(), "the service ran until the harness stopped it");
     assert!(result.service.log_tail.contains("listening on 127.0.0.1"), "{}", result.service.log_tail);
+    // Two users at full speed against a service that answers at once keep their thread busy, within one core.
+    assert!(
+        result.users_busy_percent.is_some_and(|busy| busy > 5.0 && busy <= 100.0),
+        "{:?}",
+        result.users_busy_percent
+    );
 }
 
 #[test]
@@ -78,4 +84,6 @@ fn a_paced_load_sends_at_its_rate_and_no_faster() {
     // slots it missed, so allow 10% over. Unpaced, the fixture answers thousands in 2 s.
     assert!(result.overall.requests <= 220, "pacing must cap the rate: {:?}", result.overall);
     assert!(result.overall.requests >= 100, "pacing must still send: {:?}", result.overall);
+    // 100 requests a second leave the users' thread mostly idle: far from saturated.
+    assert!(result.users_busy_percent.is_some_and(|busy| busy < 50.0), "{:?}", result.users_busy_percent);
 }

@@ -89,6 +89,7 @@ codes! {
     LOAD_CRASHED = "load-crashed", Deny, "The service exited while it was under load.";
     SANDBOX_LIMIT = "sandbox-limit", Deny, "The service or its build hit a sandbox limit: CPU time, memory, processes, file size, output or wall clock.";
     BUDGET_EXCEEDED = "budget-exceeded", Deny, "A measured latency, error rate, throughput, peak memory or startup time is outside the effective budget.";
+    LOAD_HARNESS_SATURATED = "load-harness-saturated", Warn, "The load harness kept its users' thread nearly always busy, so its latencies are upper bounds and its throughput its own limit; pace the load with `rate`.";
     SANDBOX_DISABLED = "sandbox-disabled", Review, "The service was built and run without the sandbox (--sandbox none); only trusted local development does that.";
     // sbom: the bill of materials
     SBOM_METADATA_UNAVAILABLE = "sbom-metadata-unavailable", Warn, "Licences and descriptions of some dependencies could not be learnt; the SBOM marks them unknown.";

@@ -5,6 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// From this share of one core the harness's users' thread counts as saturated: the harness, not only the
+/// service, set the pace. Measured on the `fast` load fixture (BENCHMARKS.md): one or two users at full speed
+/// keep the thread 44–57% busy, four or eight 91–95%, where the harness's p50 is 2–3x what `oha` reports.
+pub const HARNESS_SATURATED_BUSY_PERCENT: f64 = 85.0;
+
 /// Results of load-testing the asset's service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadReport {
@@ -28,6 +33,11 @@ pub struct LoadReport {
     pub scenarios: Vec<Measurement>,
     /// What the service process consumed.
     pub service: ServiceUsage,
+    /// CPU time of the harness's users' thread over the window, in percent of one core. From 85 the harness
+    /// itself limited the load (`load-harness-saturated`): latencies then include time responses waited for
+    /// it. Absent when it could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_busy_percent: Option<f64>,
     /// Every budget check made, passed or not, overall first.
     pub budgets: Vec<BudgetCheck>,
 }

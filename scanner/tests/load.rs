@@ -75,6 +75,10 @@ fn fast_passes_its_budget_and_is_accepted() {
     assert_eq!(load["scenarios"].as_array().unwrap().len(), 2);
     assert!(load["service"]["peak_rss_bytes"].as_u64().unwrap() > 0);
     assert!(load["service"]["cpu_ms"].as_u64().is_some());
+    let busy = load["harness_busy_percent"].as_f64().unwrap();
+    assert!(busy > 0.0 && busy <= 100.0, "the users' thread's share of one core: {busy}");
+    let saturated = load_findings(&report).iter().any(|(code, _)| code == "load-harness-saturated");
+    assert_eq!(saturated, busy >= 85.0, "reported saturated exactly when the thread was {busy}% busy");
     let checks = load["budgets"].as_array().unwrap();
     assert!(checks.iter().any(|c| c["metric"] == "max-rss") && checks.iter().all(|c| c["passed"] == true));
     let written: Value = serde_json::from_slice(&std::fs::read(sandbox.path("out/load.json")).unwrap()).unwrap();

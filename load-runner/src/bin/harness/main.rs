@@ -6,6 +6,7 @@ mod attack;
 mod pacer;
 mod recorder;
 mod service;
+mod users_clock;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -86,5 +87,6 @@ fn run() -> Result<HarnessResult, String> {
         exit: accounting.exit,
         peak_vm_bytes: accounting.peak_vm,
         output_bytes: accounting.output_bytes,
+        users_busy_percent: recorder.users_busy_percent(),
     })
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use assay_report::load::{FailureCount, Measurement, Percentiles};
 use hdrhistogram::Histogram;
 
+use crate::users_clock::UsersClock;
+
 /// Microseconds; anything slower than an hour is recorded as an hour.
 const HIGHEST_US: u64 = 3_600_000_000;
 
@@ -38,6 +40,7 @@ pub struct Recorder {
     window_start: OnceLock<Instant>,
     duration: Duration,
     issued: AtomicU64,
+    users_clock: UsersClock,
 }
 
 /// How one request ended.
@@ -60,13 +63,16 @@ impl Recorder {
             window_start: OnceLock::new(),
             duration,
             issued: AtomicU64::new(0),
+            users_clock: UsersClock::default(),
         }
     }
 
     /// A user made its first request; the last one to do so opens the window.
     pub fn user_started(&self) {
-        if self.started_users.fetch_add(1, Ordering::SeqCst) + 1 >= self.users {
-            let _ = self.window_start.set(Instant::now());
+        if self.started_users.fetch_add(1, Ordering::SeqCst) + 1 >= self.users
+            && self.window_start.set(Instant::now()).is_ok()
+        {
+            self.users_clock.open();
         }
     }
 
@@ -80,7 +86,11 @@ impl Recorder {
     pub fn record(&self, scenario: usize, began: Instant, elapsed: Duration, outcome: Outcome, cadence: Duration) {
         self.issued.fetch_add(1, Ordering::Relaxed);
         let Some(start) = self.window_start.get() else { return };
-        if began < *start || began >= *start + self.duration {
+        if began >= *start + self.duration {
+            self.users_clock.close();
+            return;
+        }
+        if began < *start {
             return;
         }
         let Some(tally) = self.tallies.get(scenario) else { return };
@@ -100,6 +110,11 @@ impl Recorder {
                 *tally.failures.entry(kind).or_default() += 1;
             }
         }
+    }
+
+    /// How busy the users' thread was over the window, in percent of one core (see [`UsersClock`]).
+    pub fn users_busy_percent(&self) -> Option<f64> {
+        self.users_clock.busy_percent()
     }
 
     /// Per-scenario measurements and all of them together, and the window's length.
