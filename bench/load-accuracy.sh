@@ -3,6 +3,7 @@
 # fixture, on the host's loopback), same concurrency and duration, interleaved; then the harness's highest
 # throughput as users grow. Three settings, each the same for both tools: CONCURRENCY users at full speed
 # (closed loop), the same paced to RATE requests/s in total (the contract's `rate`; oha's `-q`), and one user.
+# Each harness run also shows how busy its users' thread was (from 85% it reports itself saturated).
 # Installs oha with `cargo install --locked oha` when absent.
 # Usage: [FIXTURE=fast] [RATE=2000] bench/load-accuracy.sh [CONCURRENCY] [SECONDS] [ROUNDS]
 # Results: see BENCHMARKS.md.
@@ -40,12 +41,13 @@ print(json.dumps({
 PY
 }
 
-harness_run() { # USERS SECONDS PORT [RATE] -> "p50_ms p99_ms rps (max_ms, corrected p99_ms)"
+harness_run() { # USERS SECONDS PORT [RATE] -> "p50_ms p99_ms rps (max_ms, corrected p99_ms, users' thread busy %)"
   plan "$@" | "$harness" 2>/dev/null | python3 -c '
 import json, sys
-r = json.load(sys.stdin)["overall"]
-print("%.3f %.3f %.0f (max %.3f, corrected p99 %.3f)" % (r["latency"]["p50_ms"], r["latency"]["p99_ms"],
-      r["throughput_rps"], r["latency"]["max_ms"], r["corrected"]["p99_ms"]))'
+answer = json.load(sys.stdin)
+r = answer["overall"]
+print("%.3f %.3f %.0f (max %.3f, corrected p99 %.3f, busy %s%%)" % (r["latency"]["p50_ms"], r["latency"]["p99_ms"],
+      r["throughput_rps"], r["latency"]["max_ms"], r["corrected"]["p99_ms"], answer.get("users_busy_percent")))'
 }
 
 oha_run() { # CONNECTIONS SECONDS PORT [RATE] -> "p50_ms p99_ms rps (max_ms)"
@@ -73,6 +75,6 @@ for round in $(seq 1 "$rounds"); do
 done
 
 echo "harness throughput by users (${seconds}s each; p50 ms, p99 ms, rps):"
-for users in 1 4 16 64; do
+for users in 1 2 4 8 16 64; do
   echo "users=$users: $(harness_run "$users" "$seconds" "$(free_port)")"
 done
