@@ -4,6 +4,10 @@
 use assay_report::load::{HARNESS_SATURATED_BUSY_PERCENT, Measurement};
 use assay_report::{Finding, codes};
 
+/// The rate the finding suggests pacing to, as a share of the rate the saturated run reached. The thread's
+/// busy share falls about in step with the rate, so this leaves it near two thirds busy, under the threshold.
+const SUGGESTED_SHARE_OF_REACHED_RATE: f64 = 0.7;
+
 /// The `load-harness-saturated` finding, when the users' thread was busy enough to shape the measurement.
 pub fn saturation_finding(users_busy_percent: Option<f64>, overall: &Measurement) -> Option<Finding> {
     let busy = users_busy_percent.filter(|busy| *busy >= HARNESS_SATURATED_BUSY_PERCENT)?;
@@ -21,7 +25,7 @@ pub fn saturation_finding(users_busy_percent: Option<f64>, overall: &Measurement
         .help(format!(
             "pace the load with the contract's `rate` well under {:.0}/s (or use fewer `users`) to measure \
              the service rather than the harness",
-            (rps * 0.7).max(1.0)
+            (rps * SUGGESTED_SHARE_OF_REACHED_RATE).max(1.0)
         )),
     )
 }

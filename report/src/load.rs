@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 /// From this share of one core the harness's users' thread counts as saturated: the harness, not only the
-/// service, set the pace. Measured on the `fast` load fixture (BENCHMARKS.md): one or two users at full speed
-/// keep the thread 44–57% busy, four or eight 91–95%, where the harness's p50 is 2–3x what `oha` reports.
+/// service, set the pace. Measured on the `fast` load fixture (BENCHMARKS.md): one user at full speed keeps the
+/// thread 44–59% busy and a paced load 20–30%; from two users at full speed it is 89–97%, where the harness
+/// reports 1.7–3x the latency `oha` does.
 pub const HARNESS_SATURATED_BUSY_PERCENT: f64 = 85.0;
 
 /// Results of load-testing the asset's service.

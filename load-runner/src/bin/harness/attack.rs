@@ -62,7 +62,7 @@ static SHARED: OnceLock<Shared> = OnceLock::new();
 /// One user's mean latency so far: the cadence a full-speed user meant to keep, for the coordinated-omission
 /// correction.
 #[derive(Default)]
-struct UserClock {
+struct MeanLatency {
     total: Duration,
     count: u32,
 }
@@ -146,9 +146,9 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
     Box::pin(async move {
         let Some(shared) = SHARED.get() else { return Ok(()) };
         let Some(request) = shared.requests.get(index) else { return Ok(()) };
-        if user.get_session_data::<UserClock>().is_none() {
+        if user.get_session_data::<MeanLatency>().is_none() {
             user.set_client_builder(lean_client(shared.request_timeout)).await?;
-            user.set_session_data(UserClock::default());
+            user.set_session_data(MeanLatency::default());
             shared.recorder.user_started();
         }
         if let Some(pacer) = &shared.pacer
@@ -176,11 +176,11 @@ fn exercise(user: &mut GooseUser, index: usize) -> Pin<Box<dyn Future<Output = T
             Err(err) => Outcome::Failure(failure_kind(&err)),
         };
         let elapsed = began.elapsed();
-        let mean_latency = match user.get_session_data_mut::<UserClock>() {
-            Some(clock) => {
-                clock.total += elapsed;
-                clock.count += 1;
-                clock.total / clock.count
+        let mean_latency = match user.get_session_data_mut::<MeanLatency>() {
+            Some(mean) => {
+                mean.total += elapsed;
+                mean.count += 1;
+                mean.total / mean.count
             }
             None => elapsed,
         };

@@ -1,5 +1,6 @@
 //! The RustSec advisory database: opening it once, knowing which one it is and how old, and fetching it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs;
 use std::io;
@@ -132,11 +133,11 @@ impl AdvisoryDatabase {
 
     /// Every advisory about `package`: borrowed when parsed, parsed from the cache's raw JSON once per call
     /// otherwise (callers filter the one list with as many queries as they need).
-    pub(crate) fn advisories_of(&self, package: &str) -> std::borrow::Cow<'_, [rustsec::Advisory]> {
+    pub(crate) fn advisories_of(&self, package: &str) -> Cow<'_, [rustsec::Advisory]> {
         match self.by_package.get(package) {
-            Some(Advisories::Parsed(list)) => std::borrow::Cow::Borrowed(list),
-            Some(Advisories::Raw(raw)) => std::borrow::Cow::Owned(cache::parse(raw)),
-            None => std::borrow::Cow::Borrowed(&[]),
+            Some(Advisories::Parsed(list)) => Cow::Borrowed(list),
+            Some(Advisories::Raw(raw)) => Cow::Owned(cache::parse(raw)),
+            None => Cow::Borrowed(&[]),
         }
     }
 
