@@ -1,9 +1,10 @@
-//! Building the service: dependencies fetched on the host (downloads only, no code runs), compiled in the sandbox.
+//! Building the service inside the sandbox from vendored sources only: the verified crates of its lockfile,
+//! mounted read-only, with a cargo configuration written by Assay that replaces crates.io with them. No
+//! cargo runs on the host; the build has no network, no host registry cache and no host HOME.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use assay_report::{Finding, codes};
 
@@ -13,16 +14,16 @@ use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxUid};
 /// What to build.
 #[derive(Clone, Debug)]
 pub struct BuildRequest<'a> {
-    /// The scratch directory (host path).
+    /// The working directory (host path), the only writable one: it holds the asset and the target dir.
     pub scratch: &'a Path,
     /// The asset's root inside it (host path).
     pub asset: &'a Path,
+    /// The vendor directory (host path, outside `scratch`): one folder per verified dependency.
+    pub vendor: &'a Path,
     /// The binary target to build.
     pub bin: &'a str,
     /// Limits of the compiler and the build scripts and proc macros it runs.
     pub limits: &'a Limits,
-    /// How long `cargo fetch` may take.
-    pub fetch_timeout: Duration,
     /// The uid the build runs as (as root).
     pub uid: SandboxUid,
 }
@@ -32,67 +33,84 @@ pub struct BuildRequest<'a> {
 pub enum Built {
     /// The binary, as the sandbox sees it.
     Binary(PathBuf),
-    /// No binary; the finding says why (the compiler's message, a limit, a failed fetch).
+    /// No binary; the finding says why (the compiler's message, a limit).
     Failed(Box<Finding>),
 }
 
 /// Files an asset may ship that would redirect cargo or the toolchain; the scanner already reports them as
-/// ignored, and here they are removed from the scratch copy so they are ignored for real.
+/// ignored, and here they are removed from the build's copy so they are ignored for real.
 const IGNORED_CONFIG: [&str; 4] = [".cargo", "rust-toolchain", "rust-toolchain.toml", "cargo-config.toml"];
 
-/// Fetches the asset's locked dependencies and builds `bin` in release mode inside the sandbox.
+/// Assay's cargo configuration, inside the vendor directory: cargo's directory source skips dot-entries.
+const CONFIG_FILE: &str = ".assay-cargo-config.toml";
+
+/// The cargo configuration of every sandboxed build: crates.io replaced by the vendor directory, offline.
+fn cargo_config(vendor_inside: &Path) -> String {
+    let directory = toml_string(&vendor_inside.display().to_string());
+    format!(
+        "# Written by Assay: the build sees only the verified crates of Cargo.lock.\n\
+         [source.crates-io]\nreplace-with = \"assay-vendor\"\n\n\
+         [source.assay-vendor]\ndirectory = {directory}\n\n\
+         [net]\noffline = true\n"
+    )
+}
+
+/// A TOML basic string (the vendor path is ours, but quoting it properly costs nothing).
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Builds `bin` in release mode inside the sandbox, offline, from the vendor directory.
 pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<Built> {
     for name in IGNORED_CONFIG {
         let path = request.asset.join(name);
         if path.is_dir() {
             fs::remove_dir_all(&path)?;
-        } else if path.exists() {
+        } else if path.symlink_metadata().is_ok() {
             fs::remove_file(&path)?;
         }
     }
     let manifest = request.asset.join("Cargo.toml");
-
-    // `cargo fetch` downloads and unpacks crates; it compiles and runs nothing, so it may run on the host,
-    // where the registry is reachable. The cwd is the scratch dir, so no host `.cargo/config` above it applies.
-    let mut fetch = std::process::Command::new(sandbox.host_cargo());
-    fetch.args(["fetch", "--locked", "--quiet", "--manifest-path"]).arg(&manifest).current_dir(request.scratch);
-    fetch.env("CARGO_HOME", sandbox.cargo_home()).env("CARGO_TERM_COLOR", "never");
-    let fetched = run_bounded(fetch, None, request.fetch_timeout, request.limits.output.0)?;
-    if !fetched.status.is_some_and(|status| status.success()) {
-        let why = if fetched.timed_out() {
-            format!("timed out after {} s", request.fetch_timeout.as_secs())
-        } else {
-            compiler_message(&fetched)
-        };
-        return Ok(Built::Failed(Box::new(
-            Finding::new(&codes::LOAD_BUILD_FAILED, format!("the service's dependencies could not be fetched: {why}"))
-                .help("check that Cargo.lock is complete and every dependency is published"),
-        )));
-    }
+    let vendor_inside = sandbox.vendor_path(request.vendor);
+    let config = request.vendor.join(CONFIG_FILE);
+    fs::write(&config, cargo_config(&vendor_inside))?;
 
     let target = request.scratch.join("target");
     fs::create_dir_all(&target)?;
     if sandbox.drops_privileges() {
         hand_over(request.asset, request.uid)?;
         hand_over(&target, request.uid)?;
+        hand_over(request.vendor, request.uid)?;
     }
     let inside_manifest = sandbox.inside(request.scratch, &manifest);
     let inside_target = sandbox.inside(request.scratch, &target);
+    let args = ["build", "--release", "--locked", "--offline", "--bin", request.bin, "--config"]
+        .into_iter()
+        .map(Into::into)
+        .chain([vendor_inside.join(CONFIG_FILE).into_os_string(), "--manifest-path".into()])
+        .chain([inside_manifest.into_os_string()])
+        .collect();
     let job = Job {
         scratch: request.scratch,
         cwd: sandbox.inside(request.scratch, request.asset),
         program: sandbox.cargo(),
-        args: ["build", "--release", "--locked", "--offline", "--bin", request.bin, "--manifest-path"]
-            .into_iter()
-            .map(Into::into)
-            .chain([inside_manifest.into_os_string()])
-            .collect(),
+        args,
         env: vec![
             ("CARGO_TARGET_DIR".to_owned(), inside_target.display().to_string()),
             ("CARGO_TERM_COLOR".to_owned(), "never".to_owned()),
         ],
         limits: request.limits,
-        ro_binds: Vec::new(),
+        ro_binds: sandbox.vendor_binds(request.vendor),
         identity: Identity::Payload(request.uid),
     };
     let built = run_bounded(sandbox.command(&job), None, request.limits.wall_clock, request.limits.output.0)?;
@@ -116,7 +134,10 @@ fn build_failure(built: &Finished, limits: &Limits) -> Finding {
             &codes::LOAD_BUILD_FAILED,
             format!("`cargo build --release --locked --offline` failed: {}", compiler_message(built)),
         )
-        .help("make the service build with `cargo build --release --locked --offline` from the published archive"),
+        .help(
+            "make the service build with `cargo build --release --locked --offline` from the published archive \
+             and crates.io dependencies only",
+        ),
     }
 }
 
@@ -143,4 +164,23 @@ fn hand_over(path: &Path, uid: SandboxUid) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cargo_config_replaces_crates_io_with_the_vendor_directory() {
+        let config: toml::Table = toml::from_str(&cargo_config(Path::new("/vendor"))).unwrap_or_default();
+        assert_eq!(config["source"]["crates-io"]["replace-with"].as_str(), Some("assay-vendor"));
+        assert_eq!(config["source"]["assay-vendor"]["directory"].as_str(), Some("/vendor"));
+        assert_eq!(config["net"]["offline"].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn a_vendor_path_is_quoted_as_toml() {
+        let config: toml::Table = toml::from_str(&cargo_config(Path::new("/tmp/a \"b\\c"))).unwrap_or_default();
+        assert_eq!(config["source"]["assay-vendor"]["directory"].as_str(), Some("/tmp/a \"b\\c"));
+    }
 }

@@ -34,8 +34,6 @@ pub struct LoadSettings {
     pub build: Limits,
     /// Limits of the running service (its wall clock is computed from the load spec).
     pub service: Limits,
-    /// How long fetching dependencies may take.
-    pub fetch_timeout: Duration,
     /// A request slower than this fails as `timeout`.
     pub request_timeout: Duration,
     /// How long the service may take to become ready when no budget says (twice the startup budget otherwise).
@@ -47,7 +45,6 @@ impl Default for LoadSettings {
         Self {
             build: Limits::build(),
             service: Limits::service(),
-            fetch_timeout: Duration::from_secs(300),
             request_timeout: Duration::from_secs(10),
             startup_timeout: Duration::from_secs(30),
         }
@@ -57,10 +54,12 @@ impl Default for LoadSettings {
 /// One load run.
 #[derive(Clone, Debug)]
 pub struct LoadRequest<'a> {
-    /// The scratch directory (host path); the build and the service write only here.
+    /// The working directory (host path); the build and the service write only here.
     pub scratch: &'a Path,
     /// The asset's root inside it.
     pub asset: &'a Path,
+    /// The verified dependency crates, one folder each (host path, outside `scratch`; mounted read-only).
+    pub vendor: &'a Path,
     /// What to run.
     pub service: ServiceTarget<'a>,
     /// How to load it.
@@ -129,7 +128,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
             asset: request.asset,
             bin: request.service.bin,
             limits: &settings.build,
-            fetch_timeout: settings.fetch_timeout,
+            vendor: request.vendor,
             uid,
         },
     )

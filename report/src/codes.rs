@@ -58,6 +58,8 @@ codes! {
     UNMAINTAINED = "unmaintained", Warn, "A dependency is unmaintained (informational RustSec advisory).";
     UNSOUND = "unsound", Warn, "A dependency has unsound APIs (informational RustSec advisory).";
     NOTICE = "notice", Warn, "A dependency has a RustSec notice.";
+    MALICIOUS_DEPENDENCY = "malicious-dependency", Deny, "A dependency was removed from crates.io for malicious code (a RustSec `malicious` advisory); the asset is never built.";
+    DEPENDENCY_CHECKSUM_MISMATCH = "dependency-checksum-mismatch", Deny, "The registry served a dependency whose sha256 is not the one Cargo.lock pins; it was discarded.";
     UNAUDITED_SOURCE = "unaudited-source", Note, "A dependency comes from git, a path or another registry; the RustSec database cannot vouch for it.";
     DB_STALE = "db-stale", Warn, "The advisory database is older than allowed, or its age is unknown.";
     // source: what the asset's code does and what it ships

@@ -14,6 +14,7 @@ mod report;
 pub mod sarif;
 mod summary;
 pub mod trust;
+pub mod untrusted;
 pub mod verify;
 
 pub use finding::{AdvisoryRef, Finding, Location, Severity, Waived};

@@ -127,6 +127,8 @@ pub enum LoadMode {
     Sandboxed,
     /// Built and load-tested without a sandbox (`--sandbox none`): trusted local development only.
     Unsandboxed,
+    /// Not built: a dependency is known to be malicious (`malicious-dependency`), so nothing of it may run.
+    RefusedMalicious,
 }
 
 /// Options that shaped the scan, recorded so a reader knows what was and was not checked.

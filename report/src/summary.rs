@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::untrusted::escape;
 use crate::{AcceptanceReport, Severity, StageStatus};
 
 /// Renders the report as Markdown: verdict first, then what blocks it, then the details.
@@ -9,8 +10,8 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
     let mut out = String::new();
     // `write!` into a String cannot fail; the results are ignored on purpose.
     let title = match &report.asset {
-        Some(asset) => format!("{} {}", asset.name, asset.version),
-        None => report.subject.name.clone(),
+        Some(asset) => format!("{} {}", escape(&asset.name), escape(&asset.version)),
+        None => escape(&report.subject.name).into_owned(),
     };
     let _ = writeln!(out, "# Assay report: {title}\n");
     let verdict = format!("**{}**", report.verdict.headline());
@@ -25,15 +26,15 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
     let _ = writeln!(
         out,
         "- Subject: `{}` ({}), sha256 `{}`, {} bytes",
-        report.subject.name,
+        escape(&report.subject.name),
         serde_json::to_value(report.subject.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         report.subject.sha256,
         report.subject.size
     );
     if let Some(asset) = &report.asset {
-        let kind = asset.kind.as_deref().unwrap_or("unknown kind");
-        let publisher = asset.publisher.as_deref().unwrap_or("unknown publisher");
-        let _ = writeln!(out, "- Asset: {} {} — {kind} by {publisher}", asset.name, asset.version);
+        let kind = escape(asset.kind.as_deref().unwrap_or("unknown kind"));
+        let publisher = escape(asset.publisher.as_deref().unwrap_or("unknown publisher"));
+        let _ = writeln!(out, "- Asset: {} {} — {kind} by {publisher}", escape(&asset.name), escape(&asset.version));
     }
     if let Some(db) = &report.advisory_db {
         let at = db.commit.as_deref().or(db.content_sha256.as_deref()).unwrap_or("unknown");
@@ -95,7 +96,7 @@ fn render_load(out: &mut String, load: &crate::load::LoadReport) {
     let _ = writeln!(
         out,
         "{} ({} s measured, sandbox: {}); {startup}.\n",
-        load.model,
+        escape(&load.model),
         load.measured_ms as f64 / 1000.0,
         load.sandbox
     );
@@ -136,9 +137,11 @@ fn render_load(out: &mut String, load: &crate::load::LoadReport) {
     }
 }
 
-/// Keeps asset-controlled text from breaking the table (or injecting Markdown structure).
+/// Keeps asset-controlled text from breaking the table (or injecting Markdown structure), and shows the
+/// control characters left once line breaks are spaces (see [`escape`]).
 fn escape_cell(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+    let flat = text.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ");
+    escape(&flat).into_owned()
 }
 
 #[cfg(test)]
@@ -148,5 +151,10 @@ mod tests {
     #[test]
     fn cells_cannot_break_the_table() {
         assert_eq!(escape_cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn cells_show_escape_sequences_escaped() {
+        assert_eq!(escape_cell("x\u{1b}[2Jy"), "x\\u{1b}[2Jy");
     }
 }

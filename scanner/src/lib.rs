@@ -4,6 +4,7 @@
 
 pub mod asset;
 pub mod cache_dir;
+pub mod deps;
 pub mod intake;
 pub mod pipeline;
 pub mod stages;

@@ -19,10 +19,11 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::asset::{Asset, AssetError};
+use crate::deps::{self, Dependencies, DependencyOptions};
 use crate::intake::{self, IntakeError, IntakeLimits, hex};
 use crate::stages::audit::{self, AdvisoryDatabase};
-use crate::stages::load::{self as load_stage, LoadSetup};
-use crate::stages::sbom::{self, MetadataOptions, SbomError, SbomInput};
+use crate::stages::load::{self as load_stage, LoadInput, LoadSetup};
+use crate::stages::sbom::{self, SbomError, SbomInput};
 use crate::stages::source;
 
 /// File name of the SBOM in a report directory.
@@ -47,8 +48,8 @@ pub struct ScanConfig {
     pub max_db_age_days: u32,
     /// Where scratch directories are made (default: the system temp dir).
     pub scratch_parent: Option<PathBuf>,
-    /// How the SBOM learns dependency metadata.
-    pub metadata: MetadataOptions,
+    /// Where dependency crates are downloaded from and cached (the SBOM and the build read them).
+    pub dependencies: DependencyOptions,
     /// The SBOM's timestamp instead of the scan's start (`SOURCE_DATE_EPOCH`, for byte-identical SBOMs).
     pub sbom_timestamp: Option<Timestamp>,
     /// Signs the report when present.
@@ -83,11 +84,7 @@ impl Default for ScanConfig {
             load: LoadSetup::Skipped,
             max_db_age_days: 90,
             scratch_parent: None,
-            metadata: MetadataOptions {
-                cache_dir: crate::cache_dir::cache_root(),
-                offline: false,
-                timeout: std::time::Duration::from_secs(300),
-            },
+            dependencies: DependencyOptions::new(crate::cache_dir::cache_root()),
             sbom_timestamp: None,
             signer: None,
             resource_uri: None,
@@ -164,17 +161,14 @@ pub fn scan(
     progress: &mut dyn Progress,
 ) -> Result<ScanOutput, ScanError> {
     let started_at = Timestamp::now();
-    let scratch_parent = config.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
-    let scratch = tempfile::Builder::new()
-        .prefix("assay-")
-        .tempdir_in(&scratch_parent)
-        .map_err(|source| ScanError::Scratch { path: scratch_parent.clone(), source })?;
+    let scratch = private_scratch(config)?;
+    let mut dependencies = Dependencies::new(&config.dependencies);
     let mut stages = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
 
     progress.stage("intake");
     let clock = Instant::now();
-    let intake = intake::intake(input, scratch.path(), &config.limits)?;
+    let intake = intake::intake(input, &scratch.path().join(INTAKE_DIR), &config.limits)?;
     let intake_ok = intake.findings.is_empty();
     stages.push(record("intake", intake_ok, clock, (!intake_ok).then(|| "the archive was refused".to_owned())));
     findings.extend(intake.findings);
@@ -208,19 +202,19 @@ pub fn scan(
                 (Some(manifest), Some(lockfile)) => {
                     progress.stage("sbom");
                     let clock = Instant::now();
+                    let metadata = deps::metadata::resolve(lockfile, &mut dependencies);
                     let generated = sbom::generate(&SbomInput {
                         subject: &intake.subject,
-                        root,
                         manifest,
                         contract: loaded.contract.as_ref(),
                         lockfile,
                         audit: audit_result.as_ref(),
                         db: &db.identity,
                         timestamp: config.sbom_timestamp.unwrap_or(started_at),
-                        metadata: &config.metadata,
+                        metadata: &metadata,
                     })?;
                     findings.extend(generated.findings.iter().cloned());
-                    let note = (!generated.ran_cargo_metadata).then(|| "dependency metadata from cache".to_owned());
+                    let note = (!metadata.read_crates).then(|| "dependency metadata from cache".to_owned());
                     stages.push(record("sbom", true, clock, note));
                     sbom_output = Some(generated);
                 }
@@ -248,10 +242,12 @@ pub fn scan(
         }
     }
     findings.extend(db.staleness(started_at, config.max_db_age_days));
+    // After the load stage too: vendoring may download what the SBOM did not need.
 
     progress.stage("load");
     let clock = Instant::now();
     let service = asset.as_ref().and_then(|a| a.contract.as_ref()).and_then(|c| Some((c.service.as_ref()?, c)));
+    let malicious = audit_result.as_ref().map(audit::malicious).unwrap_or_default();
     let (load, load_report) = match (service, &config.load) {
         (_, LoadSetup::Skipped) => {
             stages.push(skipped("load", "skipped by --no-load"));
@@ -261,13 +257,29 @@ pub fn scan(
             stages.push(skipped("load", "the contract declares no service"));
             (LoadMode::NoService, None)
         }
+        // Building runs the dependencies' build scripts and proc macros: never for known malware.
+        (Some(_), _) if !malicious.is_empty() => {
+            let why =
+                format!("not built: Cargo.lock locks a crate removed for malicious code ({})", malicious.join(", "));
+            stages.push(skipped("load", &why));
+            (LoadMode::RefusedMalicious, None)
+        }
         (Some(_), LoadSetup::Unavailable(why)) => return Err(ScanError::LoadUnavailable(why.clone())),
         (Some((service, contract)), LoadSetup::Ready(environment)) => {
-            let root = intake.root.as_deref().unwrap_or(scratch.path());
             let spec = contract.load.clone().or_else(|| load_stage::default_spec(service));
-            let outcome = match spec {
-                Some(spec) => load_stage::run(environment, scratch.path(), root, service, &spec, rules.ceilings())?,
-                None => assay_load_runner::stage::LoadOutcome::default(),
+            let outcome = match (spec, intake.root.as_deref()) {
+                (Some(spec), Some(root)) => {
+                    let input = LoadInput {
+                        scratch: scratch.path(),
+                        root,
+                        lockfile: asset.as_ref().and_then(|a| a.lockfile.as_ref()),
+                        service,
+                        spec: &spec,
+                        ceilings: rules.ceilings(),
+                    };
+                    load_stage::run(environment, &input, &mut dependencies)?
+                }
+                _ => assay_load_runner::stage::LoadOutcome::default(),
             };
             let ran = outcome.report.as_ref().is_some_and(|report| report.startup_ms.is_some());
             findings.extend(outcome.findings);
@@ -279,6 +291,8 @@ pub fn scan(
             (mode, outcome.report)
         }
     };
+
+    findings.extend(dependencies.findings());
 
     let facts = asset.as_ref().and_then(|loaded| {
         Some(Facts {
@@ -339,15 +353,29 @@ pub fn scan(
     Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes, facts })
 }
 
+/// Where intake unpacks, inside the scan's scratch directory (beside `vendor/` and `work/` of the load stage).
+const INTAKE_DIR: &str = "intake";
+
+/// A fresh scratch directory for one scan, readable by this user only: a submission's files (and anything
+/// cargo would take for configuration) sit below it, and nobody else on the machine may plant or read them.
+fn private_scratch(config: &ScanConfig) -> Result<tempfile::TempDir, ScanError> {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch_parent = config.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
+    let scratch_error = |source| ScanError::Scratch { path: scratch_parent.clone(), source };
+    let scratch = tempfile::Builder::new()
+        .prefix("assay-")
+        .permissions(fs::Permissions::from_mode(0o700))
+        .tempdir_in(&scratch_parent)
+        .map_err(scratch_error)?;
+    fs::create_dir(scratch.path().join(INTAKE_DIR)).map_err(scratch_error)?;
+    Ok(scratch)
+}
+
 /// Name, version and publisher of the asset at `input`, read the way a scan reads them (safe intake into
 /// a scratch directory, removed afterwards); `None` when the manifest cannot be read.
 pub fn identify(input: &Path, config: &ScanConfig) -> Result<Option<(String, String, Option<String>)>, ScanError> {
-    let scratch_parent = config.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
-    let scratch = tempfile::Builder::new()
-        .prefix("assay-")
-        .tempdir_in(&scratch_parent)
-        .map_err(|source| ScanError::Scratch { path: scratch_parent.clone(), source })?;
-    let intake = intake::intake(input, scratch.path(), &config.limits)?;
+    let scratch = private_scratch(config)?;
+    let intake = intake::intake(input, &scratch.path().join(INTAKE_DIR), &config.limits)?;
     let Some(root) = intake.root.filter(|_| intake.findings.is_empty()) else { return Ok(None) };
     let asset = Asset::load(&root)?;
     Ok(asset.manifest.map(|m| (m.name, m.version, asset.contract.map(|c| c.publisher))))
@@ -446,8 +474,24 @@ fn report_id(subject_sha256: &str, started_at: Timestamp) -> String {
     hex(&hasher.finalize()[..16])
 }
 
+/// The name of a report's directory: `<name>-<version>` of a manifest that passed validation (cargo's name
+/// rules, semver: no separator, no `..`), else `sha256-<digest prefix>` of the submission. Never text that
+/// could leave the parent directory.
+pub fn report_folder(report: &AcceptanceReport) -> String {
+    let named = report.asset.as_ref().map(|asset| format!("{}-{}", asset.name, asset.version));
+    let single_component = |folder: &String| {
+        let mut components = Path::new(folder).components();
+        matches!((components.next(), components.next()), (Some(std::path::Component::Normal(_)), None))
+            && !folder.contains(['/', '\\'])
+    };
+    named
+        .filter(single_component)
+        .unwrap_or_else(|| format!("sha256-{}", report.subject.sha256.get(..16).unwrap_or(&report.subject.sha256)))
+}
+
 /// Writes `report.json`, `summary.md` and the SBOM into `out` (created if needed). Each file is written to
-/// a temporary name and renamed, so a reader never sees half a file.
+/// a fresh temporary file (created exclusively, so never through a planted link) and renamed over its
+/// name, so a reader never sees half a file; `out` itself must not be a symbolic link.
 pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
     let report = &output.report;
     let write_error = |path: &Path| {
@@ -455,6 +499,10 @@ pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
         move |source| ScanError::Write { path, source }
     };
     fs::create_dir_all(out).map_err(write_error(out))?;
+    if fs::symlink_metadata(out).map_err(write_error(out))?.file_type().is_symlink() {
+        let refused = io::Error::other("it is a symbolic link; reports are not written through links");
+        return Err(ScanError::Write { path: out.to_owned(), source: refused });
+    }
     let mut json = serde_json::to_vec_pretty(report)
         .map_err(|err| ScanError::Write { path: out.join("report.json"), source: io::Error::other(err) })?;
     json.push(b'\n');
@@ -486,9 +534,10 @@ pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
     }
     for (name, bytes) in files {
         let path = out.join(name);
-        let temporary = out.join(format!(".{name}.tmp"));
-        fs::write(&temporary, bytes).map_err(write_error(&temporary))?;
-        fs::rename(&temporary, &path).map_err(write_error(&path))?;
+        let mut temporary =
+            tempfile::Builder::new().prefix(&format!(".{name}.")).tempfile_in(out).map_err(write_error(out))?;
+        io::Write::write_all(temporary.as_file_mut(), &bytes).map_err(write_error(temporary.path()))?;
+        temporary.persist(&path).map_err(|err| ScanError::Write { path: path.clone(), source: err.error })?;
     }
     Ok(())
 }

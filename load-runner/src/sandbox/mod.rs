@@ -1,9 +1,10 @@
 //! The sandbox untrusted code runs in: bubblewrap namespaces and read-only binds, rlimits set before exec.
 //!
 //! Inside bubblewrap a process sees `/usr` (with the merged-usr links), `/etc/alternatives` and
-//! `/etc/ld.so.cache` read-only; the Rust toolchain read-only at its host path; the fetched registry cache
-//! read-only under `$CARGO_HOME`; the scratch directory read-write at `/scratch`; a fresh tmpfs `HOME` and
-//! `/tmp`; nothing else of the host. It has its own network (loopback only, no egress), PID, IPC and UTS
+//! `/etc/ld.so.cache` read-only; the Rust toolchain read-only at `/opt/rust`; the verified dependency crates
+//! read-only at `/vendor` (builds only); the working directory read-write at `/scratch`; a fresh tmpfs `HOME`
+//! (with an empty `CARGO_HOME`) and `/tmp`; nothing else of the host: no registry cache, no credentials, no
+//! parent of the scratch directory. It has its own network (loopback only, no egress), PID, IPC and UTS
 //! namespaces, a new session, a cleared environment, and dies with its parent.
 //!
 //! Privileges. As root, bubblewrap needs no user namespace, and the payload drops to a dedicated uid with
@@ -25,6 +26,8 @@ pub use limits::{Limits, signal_name};
 
 /// Where `/scratch` is, inside bubblewrap.
 pub const SCRATCH_MOUNT: &str = "/scratch";
+/// Where the vendored dependency crates appear inside bubblewrap (read-only).
+pub const VENDOR_MOUNT: &str = "/vendor";
 /// HOME inside bubblewrap (a tmpfs).
 pub const SANDBOX_HOME: &str = "/home/sandbox";
 /// Where the toolchain's sysroot appears inside bubblewrap; its host path may sit under a private directory
@@ -94,7 +97,7 @@ pub enum SandboxError {
     },
 }
 
-/// A ready-to-use sandbox: where bubblewrap, the toolchain and the registry cache are.
+/// A ready-to-use sandbox: where bubblewrap, util-linux's tools and the toolchain are.
 #[derive(Clone, Debug)]
 pub struct Sandbox {
     kind: SandboxKind,
@@ -102,7 +105,6 @@ pub struct Sandbox {
     prlimit: PathBuf,
     setpriv: Option<PathBuf>,
     sysroot: PathBuf,
-    cargo_home: PathBuf,
 }
 
 /// One command to run in the sandbox.
@@ -152,8 +154,8 @@ impl SandboxUid {
 }
 
 impl Sandbox {
-    /// Locates bubblewrap (when `kind` asks for it; `ASSAY_BWRAP`, else PATH), util-linux's `prlimit` and `setpriv`, the toolchain and
-    /// the registry cache, and checks that bubblewrap can make a sandbox here.
+    /// Locates bubblewrap (when `kind` asks for it; `ASSAY_BWRAP`, else PATH), util-linux's `prlimit` and
+    /// `setpriv` and the toolchain, and checks that bubblewrap can make a sandbox here.
     pub fn new(kind: SandboxKind) -> Result<Self, SandboxError> {
         let bwrap = match kind {
             // `ASSAY_BWRAP` names a bubblewrap installed off PATH.
@@ -170,7 +172,7 @@ impl Sandbox {
         } else {
             None
         };
-        let sandbox = Self { kind, bwrap, prlimit, setpriv, sysroot: toolchain_sysroot()?, cargo_home: cargo_home() };
+        let sandbox = Self { kind, bwrap, prlimit, setpriv, sysroot: toolchain_sysroot()? };
         if kind == SandboxKind::Bubblewrap {
             sandbox.probe()?;
         }
@@ -182,12 +184,8 @@ impl Sandbox {
         self.kind
     }
 
-    /// The toolchain's own `cargo` on the host (not a rustup proxy, which would honour an asset's toolchain file).
-    pub fn host_cargo(&self) -> PathBuf {
-        self.sysroot.join("bin").join("cargo")
-    }
-
-    /// The same `cargo`, as sandboxed processes see it.
+    /// The toolchain's own `cargo` (not a rustup proxy, which would honour an asset's toolchain file), as
+    /// sandboxed processes see it.
     pub fn cargo(&self) -> PathBuf {
         self.toolchain().join("bin").join("cargo")
     }
@@ -200,9 +198,20 @@ impl Sandbox {
         }
     }
 
-    /// The host's cargo home, whose registry cache the build reads.
-    pub fn cargo_home(&self) -> &Path {
-        &self.cargo_home
+    /// Where the vendor directory at `host` appears to sandboxed processes.
+    pub fn vendor_path(&self, host: &Path) -> PathBuf {
+        match self.kind {
+            SandboxKind::Bubblewrap => PathBuf::from(VENDOR_MOUNT),
+            SandboxKind::None => host.to_owned(),
+        }
+    }
+
+    /// The read-only bind that shows the vendor directory at `host` to a build.
+    pub fn vendor_binds(&self, host: &Path) -> Vec<(PathBuf, PathBuf)> {
+        match self.kind {
+            SandboxKind::Bubblewrap => vec![(host.to_owned(), PathBuf::from(VENDOR_MOUNT))],
+            SandboxKind::None => Vec::new(),
+        }
     }
 
     /// Where `host` (inside the scratch directory) appears to sandboxed processes.
@@ -258,6 +267,8 @@ impl Sandbox {
                 command.arg(&job.program).args(&job.args);
                 command.env_clear().current_dir(&job.cwd);
                 command.env("PATH", self.path_variable()).env("HOME", self.home(job.scratch));
+                // Not the operator's ~/.cargo: its registry cache and credentials stay out even here.
+                command.env("CARGO_HOME", job.scratch.join("cargo-home"));
                 command.envs(job.env.iter().map(|(key, value)| (key, value)));
             }
         }
@@ -292,12 +303,9 @@ impl Sandbox {
             push(&[&"--perms", &"0755", &"--dir", &parent]);
         }
         push(&[&"--tmpfs", &SANDBOX_HOME, &"--chmod", &"1777", &SANDBOX_HOME]);
+        // An empty CARGO_HOME of the sandbox's own: no host registry cache, credentials or configuration.
         let cargo_home = Path::new(SANDBOX_HOME).join(".cargo");
         push(&[&"--perms", &"1777", &"--dir", &cargo_home]);
-        let registry = self.cargo_home.join("registry");
-        if registry.is_dir() {
-            push(&[&"--ro-bind", &registry, &cargo_home.join("registry")]);
-        }
         push(&[&"--ro-bind", &self.sysroot, &TOOLCHAIN_MOUNT]);
         for (host, inside) in &job.ro_binds {
             push(&[&"--ro-bind", host, inside]);
@@ -381,7 +389,10 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 /// The active toolchain's sysroot (`rustc --print sysroot`, honouring `RUSTC`).
 fn toolchain_sysroot() -> Result<PathBuf, SandboxError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    // From `/`: a rustup proxy reads `rust-toolchain` files in its cwd and every parent, and the operator's
+    // cwd is none of Assay's business (a submission's files are never anywhere near it).
     let output = Command::new(&rustc)
+        .current_dir("/")
         .args(["--print", "sysroot"])
         .output()
         .map_err(|err| SandboxError::Toolchain { detail: format!("`rustc --print sysroot`: {err}") })?;
@@ -398,14 +409,6 @@ fn toolchain_sysroot() -> Result<PathBuf, SandboxError> {
     } else {
         Err(SandboxError::Toolchain { detail: format!("{} has no bin/cargo", sysroot.display()) })
     }
-}
-
-/// `CARGO_HOME`, else `~/.cargo`.
-fn cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .unwrap_or_else(|| PathBuf::from(".cargo"))
 }
 
 #[cfg(test)]

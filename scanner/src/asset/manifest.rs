@@ -1,9 +1,11 @@
-//! `Cargo.toml`: the package facts the gate needs (identity, licence, targets, build script, proc-macro).
+//! `Cargo.toml`: the package facts the gate needs (identity, licence, targets, build script, proc-macro),
+//! and every path or local URL the manifest could point cargo at (see [`super::paths`]).
 
 use serde::{Deserialize, Serialize};
 
 use assay_report::{Finding, Location, codes};
 
+use super::paths::{ManifestPath, manifest_paths};
 use super::spans::TomlText;
 
 /// The parts of a package manifest Assay reads.
@@ -21,6 +23,10 @@ pub struct Manifest {
     pub license_file: Option<String>,
     /// Repository URL.
     pub repository: Option<String>,
+    /// Homepage URL.
+    pub homepage: Option<String>,
+    /// Documentation URL.
+    pub documentation: Option<String>,
     /// One-paragraph description.
     pub description: Option<String>,
     /// The build script that cargo would run (`build.rs` when present and not disabled).
@@ -31,9 +37,8 @@ pub struct Manifest {
     pub bins: Vec<String>,
     /// Dependencies as declared (all kinds, all targets).
     pub dependencies: Vec<DeclaredDependency>,
-    /// Every `path = "…"` of a dependency, patch or replacement, and `package.workspace`: places cargo
-    /// would read manifests from.
-    pub local_paths: Vec<String>,
+    /// Every path (and local git or registry URL) the manifest names, with its key and line.
+    pub paths: Vec<ManifestPath>,
 }
 
 /// When a dependency is needed.
@@ -77,6 +82,8 @@ struct PackageDoc {
     license: Option<toml::Value>,
     license_file: Option<toml::Value>,
     repository: Option<toml::Value>,
+    homepage: Option<toml::Value>,
+    documentation: Option<toml::Value>,
     description: Option<toml::Value>,
     build: Option<toml::Value>,
 }
@@ -128,6 +135,21 @@ pub fn parse_manifest(text: &str, spans: &TomlText<'_>, has_build_rs: bool) -> R
             }
         },
     };
+    // Name and version become directory names, purls and terminal text: only cargo's own forms pass.
+    let at_key = |key: &'static str| {
+        let line = spans.line_of_key(&["package", key]);
+        move |problem: String| {
+            let location = match line {
+                Some(line) => Location::file_line("Cargo.toml", line),
+                None => Location::file("Cargo.toml"),
+            };
+            Finding::new(&codes::MANIFEST_INVALID, problem).at(location.with_key(format!("package.{key}")))
+        }
+    };
+    check_package_name(&package.name).map_err(at_key("name"))?;
+    semver::Version::parse(&version)
+        .map_err(|err| format!("package.version `{version}` is not a semantic version: {err}"))
+        .map_err(at_key("version"))?;
     let text_of = |value: &Option<toml::Value>| value.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
     let build_script = match &package.build {
         Some(toml::Value::Boolean(false)) => None,
@@ -142,13 +164,32 @@ pub fn parse_manifest(text: &str, spans: &TomlText<'_>, has_build_rs: bool) -> R
         license: text_of(&package.license),
         license_file: text_of(&package.license_file),
         repository: text_of(&package.repository),
+        homepage: text_of(&package.homepage),
+        documentation: text_of(&package.documentation),
         description: text_of(&package.description),
         build_script,
         proc_macro: doc.lib.is_some_and(|lib| lib.proc_macro),
         bins: doc.bin.into_iter().filter_map(|bin| bin.name).collect(),
         dependencies: declared_dependencies(&table),
-        local_paths: local_paths(&table),
+        paths: manifest_paths(&table, spans),
     })
+}
+
+/// cargo's rules for a publishable package name: 1–64 ASCII letters, digits, `-` and `_`, starting with a
+/// letter. Anything else (a `/`, `..`, a control character) is refused before it can name a directory.
+pub fn check_package_name(name: &str) -> Result<(), String> {
+    let problem = if name.is_empty() {
+        "is empty"
+    } else if name.len() > 64 {
+        "is longer than 64 characters"
+    } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        "has characters other than ASCII letters, digits, `-` and `_`"
+    } else if !name.as_bytes()[0].is_ascii_alphabetic() {
+        "does not start with a letter"
+    } else {
+        return Ok(());
+    };
+    Err(format!("package.name `{name}` {problem}, so it is not a valid crate name"))
 }
 
 /// Dependency tables by kind, in both spellings cargo accepts.
@@ -160,16 +201,28 @@ const DEPENDENCY_TABLES: [(&str, DependencyKind); 5] = [
     ("dev_dependencies", DependencyKind::Dev),
 ];
 
-/// `[dependencies]`-like tables at the top and under `[target.'cfg(…)']`, each with its target.
-fn dependency_tables(table: &toml::Table) -> Vec<(&toml::Table, DependencyKind, Option<String>)> {
-    fn scan<'t>(
-        owner: &'t toml::Table,
-        target: Option<&str>,
-        found: &mut Vec<(&'t toml::Table, DependencyKind, Option<String>)>,
-    ) {
+/// A `[dependencies]`-like table, at the top or under `[target.'cfg(…)']`.
+pub(super) struct DependencyTable<'t> {
+    /// Its entries.
+    pub deps: &'t toml::Table,
+    /// Normal, build or dev.
+    pub kind: DependencyKind,
+    /// The `cfg(…)` or triple it is under, if any.
+    pub target: Option<&'t str>,
+    /// Its key path (`["target", "cfg(unix)", "dependencies"]`).
+    pub key: Vec<&'t str>,
+}
+
+/// Every dependency table of the manifest, in both spellings cargo accepts.
+pub(super) fn dependency_tables(table: &toml::Table) -> Vec<DependencyTable<'_>> {
+    fn scan<'t>(owner: &'t toml::Table, target: Option<&'t str>, found: &mut Vec<DependencyTable<'t>>) {
         for (key, kind) in DEPENDENCY_TABLES {
             if let Some(toml::Value::Table(deps)) = owner.get(key) {
-                found.push((deps, kind, target.map(str::to_owned)));
+                let path = match target {
+                    Some(target) => vec!["target", target, key],
+                    None => vec![key],
+                };
+                found.push(DependencyTable { deps, kind, target, key: path });
             }
         }
     }
@@ -188,38 +241,17 @@ fn dependency_tables(table: &toml::Table) -> Vec<(&toml::Table, DependencyKind, 
 fn declared_dependencies(table: &toml::Table) -> Vec<DeclaredDependency> {
     let mut declared: Vec<DeclaredDependency> = dependency_tables(table)
         .into_iter()
-        .flat_map(|(deps, kind, target)| {
-            deps.iter().map(move |(key, spec)| DeclaredDependency {
+        .flat_map(|table| {
+            table.deps.iter().map(move |(key, spec)| DeclaredDependency {
                 name: spec.get("package").and_then(toml::Value::as_str).unwrap_or(key).to_owned(),
-                kind,
-                target: target.clone(),
+                kind: table.kind,
+                target: table.target.map(str::to_owned),
             })
         })
         .collect();
     declared.sort_by(|a, b| (&a.name, a.kind, &a.target).cmp(&(&b.name, b.kind, &b.target)));
     declared.dedup();
     declared
-}
-
-fn local_paths(table: &toml::Table) -> Vec<String> {
-    let path_of = |spec: &toml::Value| spec.get("path").and_then(toml::Value::as_str).map(str::to_owned);
-    let mut paths: Vec<String> =
-        dependency_tables(table).into_iter().flat_map(|(deps, _, _)| deps.values().filter_map(path_of)).collect();
-    // `[patch.<registry>]` and `[replace]` point cargo at other manifests too.
-    if let Some(toml::Value::Table(patches)) = table.get("patch") {
-        for registry in patches.values().filter_map(toml::Value::as_table) {
-            paths.extend(registry.values().filter_map(path_of));
-        }
-    }
-    if let Some(toml::Value::Table(replace)) = table.get("replace") {
-        paths.extend(replace.values().filter_map(path_of));
-    }
-    if let Some(workspace) = table.get("package").and_then(|p| p.get("workspace")).and_then(toml::Value::as_str) {
-        paths.push(workspace.to_owned());
-    }
-    paths.sort();
-    paths.dedup();
-    paths
 }
 
 #[cfg(test)]
@@ -278,7 +310,8 @@ serde = { path = "vendor/serde" }
                 ("winapi", DependencyKind::Normal, Some("cfg(windows)")),
             ]
         );
-        assert_eq!(manifest.local_paths, ["../local", "vendor/serde"]);
+        let paths: Vec<(&str, &str)> = manifest.paths.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
+        assert_eq!(paths, [("dependencies.local.path", "../local"), ("patch.crates-io.serde.path", "vendor/serde")]);
     }
 
     #[test]
@@ -292,6 +325,27 @@ serde = { path = "vendor/serde" }
     fn a_workspace_root_is_not_an_asset() {
         let finding = parse("[workspace]\nmembers = []\n").unwrap_err();
         assert!(finding.message.contains("no [package]"), "{}", finding.message);
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_crate_name_is_refused_at_its_key() {
+        for name in ["../../escape", "a/b", "evil\\u001b[2J", "", "9lives", "x y"] {
+            let finding = parse(&format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\n")).unwrap_err();
+            assert_eq!(finding.code, "manifest-invalid", "{name}");
+            assert_eq!(
+                finding.location,
+                Some(Location::file_line("Cargo.toml", 2).with_key("package.name")),
+                "{name}: {}",
+                finding.message
+            );
+        }
+        assert!(parse("[package]\nname = \"acme_connector-2\"\nversion = \"1.0.0\"\n").is_ok());
+    }
+
+    #[test]
+    fn a_version_that_is_not_semver_is_refused() {
+        let finding = parse("[package]\nname = \"demo\"\nversion = \"1.0/../../x\"\n").unwrap_err();
+        assert_eq!(finding.location, Some(Location::file_line("Cargo.toml", 3).with_key("package.version")));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod contract;
 mod lockfile;
 mod manifest;
+mod paths;
 mod spans;
 
 use std::fs;
@@ -15,7 +16,8 @@ use rustsec::Lockfile;
 
 pub use contract::{AssetKind, Capabilities, Contract, FilesystemAccess, Service};
 pub use lockfile::parse_lockfile;
-pub use manifest::{DeclaredDependency, DependencyKind, Manifest};
+pub use manifest::{DeclaredDependency, DependencyKind, Manifest, check_package_name};
+pub use paths::{ManifestPath, path_escapes};
 
 /// Manifest and lockfile larger than this are refused: real ones are a few hundred KiB at most.
 const MAX_TOML_BYTES: u64 = 8 * 1024 * 1024;
@@ -77,16 +79,7 @@ impl Asset {
                         (None, None)
                     }
                     Ok(manifest) => {
-                        for path in manifest.local_paths.iter().filter(|p| path_escapes(p)) {
-                            findings.push(
-                                Finding::new(
-                                    &codes::MANIFEST_PATH_OUTSIDE,
-                                    format!("Cargo.toml points at `{path}`, outside the asset"),
-                                )
-                                .at(Location::file("Cargo.toml"))
-                                .help("a packaged crate depends on published crates; `cargo package` rewrites path dependencies"),
-                            );
-                        }
+                        findings.extend(manifest.paths.iter().filter(|p| p.outside).map(path_outside));
                         let (contract, contract_findings) = contract::parse_contract(&text, &spans);
                         findings.extend(contract_findings);
                         (Some(manifest), contract)
@@ -138,21 +131,18 @@ impl Asset {
     }
 }
 
-/// True when a manifest path leaves the asset root (absolute, or more `..` than depth). Cargo would read
-/// manifests there, so no cargo command runs on such an asset.
-pub fn path_escapes(path: &str) -> bool {
-    use std::path::Component;
-    let mut depth = 0usize;
-    for component in Path::new(path).components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir if depth == 0 => return true,
-            Component::ParentDir => depth -= 1,
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-    }
-    false
+/// The finding for a manifest value that points outside the asset.
+fn path_outside(path: &ManifestPath) -> Finding {
+    let location = match path.line {
+        Some(line) => Location::file_line("Cargo.toml", line),
+        None => Location::file("Cargo.toml"),
+    };
+    Finding::new(
+        &codes::MANIFEST_PATH_OUTSIDE,
+        format!("Cargo.toml's `{}` points at `{}`, outside the asset; nothing there was read", path.key, path.value),
+    )
+    .at(location.with_key(path.key.clone()))
+    .help("a packaged crate depends on published crates only; `cargo package` rewrites path dependencies")
 }
 
 /// Reads a TOML file of the asset: `Ok(Err(finding))` when it is missing, too large or not UTF-8.
@@ -206,18 +196,4 @@ fn neutralise_config(root: &Path) -> Result<Vec<Finding>, AssetError> {
         removed.map_err(|source| AssetError::Io { path, source })?;
     }
     Ok(findings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_leaving_the_asset_are_detected() {
-        assert!(!path_escapes("helpers"));
-        assert!(!path_escapes("./vendor/../vendor/serde"));
-        assert!(path_escapes("../common"));
-        assert!(path_escapes("a/../../b"));
-        assert!(path_escapes("/etc"));
-    }
 }

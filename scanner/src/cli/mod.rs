@@ -113,7 +113,8 @@ pub fn run() -> ExitCode {
         Command::Db(command) => db::run(command),
     };
     if let Err(err) = &result {
-        eprintln!("error: {err:#}");
+        // Error chains quote paths, names and messages a submission may control.
+        eprintln!("error: {}", assay_report::untrusted::escape(&format!("{err:#}")));
     }
     ExitCode::from(exit_code(&result))
 }

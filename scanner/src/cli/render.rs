@@ -1,17 +1,19 @@
-//! Human-readable terminal output for `scan` and `audit`.
+//! Human-readable terminal output for `scan` and `audit`. Text a submission controls is shown escaped
+//! ([`escape`]): a name or message must not be able to steer the terminal or hide the lines after it.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use assay_report::audit::{AuditResult, DatabaseIdentity};
+use assay_report::untrusted::escape;
 use assay_report::{AcceptanceReport, Finding, Severity};
 
 /// The scan result as a publisher wants it: verdict, what blocks it, where the report is.
 pub(super) fn scan_summary(report: &AcceptanceReport, out: &Path) -> String {
     let mut text = String::new();
     let what = match &report.asset {
-        Some(asset) => format!("{} {}", asset.name, asset.version),
-        None => report.subject.name.clone(),
+        Some(asset) => format!("{} {}", escape(&asset.name), escape(&asset.version)),
+        None => escape(&report.subject.name).into_owned(),
     };
     let verdict = report.verdict.headline();
     let _ = writeln!(text, "{verdict}: {what} (sha256 {})", short(&report.subject.sha256));
@@ -23,7 +25,7 @@ pub(super) fn scan_summary(report: &AcceptanceReport, out: &Path) -> String {
         report.count(Severity::Review),
         report.count(Severity::Warn),
         report.count(Severity::Note),
-        out.display()
+        escape(&out.display().to_string())
     );
     text
 }
@@ -53,10 +55,11 @@ pub(super) fn audit_summary(result: &AuditResult, findings_list: &[Finding], db:
 
 fn findings(text: &mut String, findings: &[Finding]) {
     for finding in findings {
-        let location = finding.location.as_ref().map(|l| format!(" [{l}]")).unwrap_or_default();
-        let _ = writeln!(text, "  {:<6} {}{location}: {}", finding.severity, finding.code, finding.message);
+        let location = finding.location.as_ref().map(|l| format!(" [{}]", escape(&l.to_string()))).unwrap_or_default();
+        let (code, message) = (escape(&finding.code), escape(&finding.message));
+        let _ = writeln!(text, "  {:<6} {code}{location}: {message}", finding.severity);
         if let Some(help) = &finding.help {
-            let _ = writeln!(text, "         help: {help}");
+            let _ = writeln!(text, "         help: {}", escape(help));
         }
     }
 }

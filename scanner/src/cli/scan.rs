@@ -7,6 +7,7 @@ use anyhow::Context;
 use assay_load_runner::ByteSize;
 use assay_report::Verdict;
 use assay_rules::RuleSet;
+use assay_scanner::deps::RegistryUrl;
 use assay_scanner::intake::IntakeLimits;
 use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput, Signer};
 use assay_scanner::stages::audit::AdvisoryDatabase;
@@ -71,12 +72,18 @@ impl SigningArgs {
 pub(super) struct PipelineArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// Never use the network: dependency metadata comes from the cache only (unknown otherwise).
+    /// Never use the network: dependency crates come from the cache only (their licences are unknown and
+    /// the service is not built otherwise).
     #[arg(long, env = "ASSAY_OFFLINE", hide_env_values = true, value_parser = clap::builder::FalseyValueParser::new())]
     offline: bool,
-    /// Cache for dependency metadata [default: $ASSAY_CACHE_DIR, else ~/.cache/assay].
+    /// Cache of verified dependency crates and their metadata [default: $ASSAY_CACHE_DIR, else ~/.cache/assay].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Where dependency crates are downloaded from: a base URL (`/{crate}/{version}/download` is appended) or
+    /// a template with cargo's `dl` markers, e.g. a marketplace mirror. Every crate is checked against
+    /// Cargo.lock's checksum before it is kept.
+    #[arg(long, value_name = "URL", env = "ASSAY_REGISTRY_URL", default_value = assay_scanner::deps::CRATES_IO_DOWNLOAD)]
+    registry_url: RegistryUrl,
     /// Rule-set file [default: the bundled marketplace rule set, rules/policies/default.toml].
     #[arg(long, value_name = "FILE", env = "ASSAY_RULES", hide_env_values = true)]
     rules: Option<PathBuf>,
@@ -94,9 +101,10 @@ impl PipelineArgs {
             sbom_timestamp: source_date_epoch()?,
             ..ScanConfig::default()
         };
-        config.metadata.offline = self.offline;
+        config.dependencies.offline = self.offline;
+        config.dependencies.registry = self.registry_url.clone();
         if let Some(dir) = &self.cache_dir {
-            config.metadata.cache_dir.clone_from(dir);
+            config.dependencies.cache_dir.clone_from(dir);
         }
         Ok(config)
     }
@@ -223,10 +231,7 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         let clock = std::time::Instant::now();
         let output = scan_one(path, &db, &rules, &config)?;
         let report = &output.report;
-        let folder = match &report.asset {
-            Some(asset) => format!("{}-{}", asset.name, asset.version),
-            None => report.subject.name.clone(),
-        };
+        let folder = pipeline::report_folder(report);
         let out = match &args.out {
             Some(out) if several => out.join(folder),
             Some(out) => out.clone(),
@@ -234,7 +239,11 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         };
         pipeline::write_report(&output, &out)?;
         if args.timings {
-            eprintln!("timing: {} {:.3} ms", path.display(), clock.elapsed().as_secs_f64() * 1000.0);
+            eprintln!(
+                "timing: {} {:.3} ms",
+                assay_report::untrusted::escape(&path.display().to_string()),
+                clock.elapsed().as_secs_f64() * 1000.0
+            );
         }
         match args.format {
             Format::Json => {
@@ -248,7 +257,7 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     if args.timings
         && let Some(kib) = assay_load_runner::proc_status::memory_kib("self", "VmHWM")
     {
-        eprintln!("memory: peak RSS {kib} KiB (assay itself; cargo metadata, when it runs, is a separate process)");
+        eprintln!("memory: peak RSS {kib} KiB (assay itself; the sandboxed build and service are other processes)");
     }
     if config.signer.is_none() {
         eprintln!("note: the report is unsigned (no report.dsse.json); sign with --key FILE or ASSAY_SIGNING_KEY");

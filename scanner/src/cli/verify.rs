@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use assay_report::trust::TrustStore;
+use assay_report::untrusted::escape;
 use assay_report::verify::{self, Expectations};
 use assay_scanner::intake::sha256_file;
 use clap::Args;
@@ -46,7 +47,7 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let result = verify::parse_envelopes(&bytes).and_then(|envelopes| verify::verify(&envelopes, &trust, &expect));
     match result {
         Err(untrusted) => {
-            eprintln!("UNTRUSTED: {untrusted}");
+            eprintln!("UNTRUSTED: {}", escape(&untrusted.to_string()));
             Ok(Outcome::Untrusted)
         }
         Ok(verified) => {
@@ -56,10 +57,10 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 verified.key_id, summary.verifier.id, summary.time_verified, verified.subject_sha256
             );
             if verified.passed {
-                eprintln!("PASSED: {line}");
+                eprintln!("PASSED: {}", escape(&line));
                 Ok(Outcome::Done)
             } else {
-                eprintln!("FAILED: verified, but the asset did not pass: {line}");
+                eprintln!("FAILED: verified, but the asset did not pass: {}", escape(&line));
                 Ok(Outcome::Problem)
             }
         }

@@ -95,8 +95,9 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("the worker cannot load-test services: {why}");
     }
     scan.signer = Some(Signer { key, verifier_id: args.verifier_id.clone() });
-    // A worker's scans must finish well inside the scan timeout, cargo metadata included.
-    scan.metadata.timeout = scan.metadata.timeout.min(args.scan_timeout.0 / 2);
+    // A worker's scans must finish well inside the scan timeout, dependency downloads included.
+    let downloads = &mut scan.dependencies.limits;
+    downloads.timeout = downloads.timeout.min(args.scan_timeout.0 / 4);
     let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
     let rules = args.pipeline.rule_set()?;
     let config = WorkerConfig {

@@ -73,7 +73,7 @@ pub fn intake(input: &Path, scratch: &Path, limits: &IntakeLimits) -> Result<Int
         (SubjectKind::Directory, directory::copy_directory(input, scratch, limits)?)
     } else {
         let kind = if name.ends_with(".crate") { SubjectKind::Crate } else { SubjectKind::TarGz };
-        (kind, unpack::unpack_archive(input, scratch, limits)?)
+        (kind, unpack::unpack_archive(input, scratch, limits, None)?)
     };
 
     let mut findings = unpacked.findings;
@@ -95,6 +95,28 @@ pub fn intake(input: &Path, scratch: &Path, limits: &IntakeLimits) -> Result<Int
         entries: unpacked.entries,
         unpacked_bytes: unpacked.bytes,
     })
+}
+
+/// A dependency's `.crate` unpacked with the same checks and limits as a submission.
+#[derive(Debug)]
+pub struct UnpackedCrate {
+    /// sha256 of the `.crate` file as read while unpacking.
+    pub sha256: String,
+    /// Entries refused or limits hit (the entries concerned were not written).
+    pub findings: Vec<Finding>,
+}
+
+/// Unpacks a dependency's `.crate` into `dest` (an empty directory): every entry when `keep` is `None`, else
+/// only those whose relative path it accepts. Dependencies are as untrusted as the asset: a verified
+/// checksum proves only that the bytes are the ones the publisher uploaded.
+pub fn unpack_crate(
+    path: &Path,
+    dest: &Path,
+    limits: &IntakeLimits,
+    keep: Option<&dyn Fn(&Path) -> bool>,
+) -> Result<UnpackedCrate, IntakeError> {
+    let unpacked = unpack::unpack_archive(path, dest, limits, keep)?;
+    Ok(UnpackedCrate { sha256: unpacked.sha256, findings: unpacked.findings })
 }
 
 /// A `.crate` holds one folder `<name>-<version>/`; a `.tar.gz` may also hold the crate at its top.

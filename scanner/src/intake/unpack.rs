@@ -18,8 +18,17 @@ use super::digest::SourceReader;
 use super::limits::{IntakeLimits, MAX_NAME_BYTES, MAX_PAX_BYTES, RATIO_GRACE_BYTES};
 use super::{IntakeError, Unpacked};
 
+/// Which entries are written: all of them, or those whose relative path the function accepts (the others are
+/// still checked and counted against the limits, and skipped).
+pub(super) type Keep<'a> = Option<&'a dyn Fn(&Path) -> bool>;
+
 /// Unpacks the archive at `path` into `dest` (an empty directory), hashing the archive on the way.
-pub(super) fn unpack_archive(path: &Path, dest: &Path, limits: &IntakeLimits) -> Result<Unpacked, IntakeError> {
+pub(super) fn unpack_archive(
+    path: &Path,
+    dest: &Path,
+    limits: &IntakeLimits,
+    keep: Keep<'_>,
+) -> Result<Unpacked, IntakeError> {
     let read_error = |source| IntakeError::Read { path: path.to_owned(), source };
     let file = File::open(path).map_err(read_error)?;
     let declared_size = file.metadata().map_err(read_error)?.len();
@@ -52,7 +61,7 @@ pub(super) fn unpack_archive(path: &Path, dest: &Path, limits: &IntakeLimits) ->
     let guard = InflateGuard::new(GzDecoder::new(buffered), compressed, limits);
     let breach = Rc::clone(&guard.breach);
     let mut archive = tar::Archive::new(guard);
-    let stream_result = unpack_entries(&mut archive, dest, limits, &mut unpacked);
+    let stream_result = unpack_entries(&mut archive, dest, limits, keep, &mut unpacked);
     if let Err(failure) = stream_result {
         match failure {
             EntryFailure::Scratch { path: scratch_path, source } => {
@@ -103,6 +112,7 @@ fn unpack_entries<R: Read>(
     archive: &mut tar::Archive<R>,
     dest: &Path,
     limits: &IntakeLimits,
+    keep: Keep<'_>,
     unpacked: &mut Unpacked,
 ) -> Result<(), EntryFailure> {
     let mut pending_name: Option<Vec<u8>> = None;
@@ -171,7 +181,9 @@ fn unpack_entries<R: Read>(
             }
         };
 
+        let selected = keep.is_none_or(|keep| keep(&relative));
         match entry_type {
+            EntryType::Directory if !selected => {}
             EntryType::Directory => {
                 let target = dest.join(&relative);
                 if let Err(source) = fs::create_dir_all(&target) {
@@ -207,7 +219,7 @@ fn unpack_entries<R: Read>(
                     );
                     return Ok(());
                 }
-                if !write_file(&mut entry, dest, &relative, &shown, unpacked)? {
+                if !selected || !write_file(&mut entry, dest, &relative, &shown, unpacked)? {
                     continue;
                 }
             }

@@ -1,13 +1,20 @@
-//! The load stage in the pipeline: whether it can run on this machine, and running it on an unpacked asset.
+//! The load stage in the pipeline: whether it can run on this machine, and running it on an unpacked asset:
+//! the verified dependencies vendored, the asset moved under a fixed name into a working directory of its
+//! own, then built and load-tested in the sandbox.
 
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use assay_load_runner::sandbox::{Sandbox, SandboxKind, find_program};
-use assay_load_runner::stage::{self, LoadOutcome, LoadRequest, LoadSettings, ServiceTarget};
+use assay_load_runner::stage::{self, LoadError, LoadOutcome, LoadRequest, LoadSettings, ServiceTarget};
 use assay_load_runner::{Budget, LoadSpec};
+use assay_report::{Finding, codes};
+use rustsec::Lockfile;
 
 use crate::asset::contract::Service;
+use crate::deps::{self, Dependencies};
 
 /// Name of the harness binary, installed next to `assay`.
 pub const HARNESS_BIN: &str = "assay-load-harness";
@@ -68,23 +75,74 @@ pub fn locate_harness(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     })
 }
 
-/// Builds and load-tests `service` of the asset at `root` (inside `scratch`).
+/// The name the asset has in the build's working directory (and so at `/scratch/asset` in the sandbox):
+/// fixed, so an archive's folder name (`.cargo`, say) can never make cargo read the asset's files as its
+/// configuration.
+pub const ASSET_DIR: &str = "asset";
+
+/// What the load stage works on.
+pub struct LoadInput<'a> {
+    /// The scan's private scratch directory (mode 0700); the build gets `work/` and `vendor/` inside it.
+    pub scratch: &'a Path,
+    /// The unpacked asset, inside `scratch`; moved into the working directory (the load is its last reader).
+    pub root: &'a Path,
+    /// The lockfile whose crates.io packages are vendored.
+    pub lockfile: Option<&'a Lockfile>,
+    /// The declared service.
+    pub service: &'a Service,
+    /// The load to drive.
+    pub spec: &'a LoadSpec,
+    /// The rule set's ceilings.
+    pub ceilings: &'a Budget,
+}
+
+/// Vendors the asset's verified dependencies, then builds and load-tests its service in the sandbox.
 pub fn run(
     environment: &LoadEnvironment,
-    scratch: &Path,
-    root: &Path,
-    service: &Service,
-    spec: &LoadSpec,
-    ceilings: &Budget,
-) -> Result<LoadOutcome, stage::LoadError> {
+    input: &LoadInput<'_>,
+    dependencies: &mut Dependencies<'_>,
+) -> Result<LoadOutcome, LoadError> {
+    let io_error = |what: &'static str| move |source: io::Error| LoadError::Io { what, source };
+    let not_built = |message: String| LoadOutcome {
+        report: None,
+        findings: vec![
+            Finding::new(&codes::LOAD_BUILD_FAILED, message)
+                .help("a service is built offline from Cargo.lock's crates.io packages, each verified by its checksum"),
+        ],
+        note: "the service was not built".to_owned(),
+    };
+    let Some(lockfile) = input.lockfile else {
+        return Ok(not_built("the service cannot be built without a readable Cargo.lock".to_owned()));
+    };
+    let vendor_dir = input.scratch.join("vendor");
+    let vendored = deps::vendor(dependencies, lockfile, &vendor_dir)
+        .map_err(|err| LoadError::Io { what: "vendoring the dependencies", source: io::Error::other(err) })?;
+    if !vendored.missing.is_empty() {
+        let shown: Vec<&str> = vendored.missing.iter().take(5).map(String::as_str).collect();
+        let more = vendored.missing.len() - shown.len();
+        let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+        return Ok(not_built(format!(
+            "the service cannot be built from verified sources only: {}{more}",
+            shown.join("; ")
+        )));
+    }
+    let work = input.scratch.join("work");
+    fs::create_dir(&work).map_err(io_error("creating the build's working directory"))?;
+    let asset = work.join(ASSET_DIR);
+    fs::rename(input.root, &asset).map_err(io_error("moving the asset into the build's working directory"))?;
     stage::run(
         &environment.sandbox,
         &LoadRequest {
-            scratch,
-            asset: root,
-            service: ServiceTarget { bin: &service.bin, port_env: &service.port_env, ready: &service.ready },
-            spec,
-            ceilings,
+            scratch: &work,
+            asset: &asset,
+            vendor: &vendor_dir,
+            service: ServiceTarget {
+                bin: &input.service.bin,
+                port_env: &input.service.port_env,
+                ready: &input.service.ready,
+            },
+            spec: input.spec,
+            ceilings: input.ceilings,
             settings: &environment.settings,
             harness: &environment.harness,
         },

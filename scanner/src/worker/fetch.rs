@@ -72,6 +72,7 @@ pub fn fetch(archive: &Archive, scratch_parent: &Path, limits: FetchLimits) -> R
         }
         "http" | "https" => {
             let agent: ureq::Agent = ureq::Agent::config_builder()
+                .tls_config(ureq::tls::TlsConfig::builder().root_certs(crate::deps::root_certs()).build())
                 .timeout_global(Some(limits.timeout))
                 .http_status_as_error(true)
                 .build()

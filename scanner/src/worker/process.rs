@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use assay_report::untrusted::escape;
 use assay_report::{Finding, Subject, SubjectKind, codes};
 use lapin::Channel;
 use lapin::message::Delivery;
@@ -40,7 +41,7 @@ pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: 
             }
             Err(reason) => {
                 shared.metrics.retried();
-                warn!(%reason, "retryable failure; returning the submission to the queue");
+                warn!(reason = %escape(&reason), "retryable failure; returning the submission to the queue");
                 let requeue = BasicNackOptions { requeue: true, multiple: false };
                 if let Err(err) = delivery.nack(requeue).await {
                     warn!(error = %err, "cannot nack; the broker will redeliver after the connection closes");
@@ -75,7 +76,7 @@ async fn submission_outcome(
         return dead_letter_only(&refused, delivery, shared, publisher).await;
     }
 
-    info!(uri = %submission.archive.uri, "scanning");
+    info!(uri = %escape(&submission.archive.uri), "scanning");
     shared.metrics.in_flight(1);
     let work = {
         let shared = Arc::clone(shared);
@@ -144,7 +145,7 @@ async fn refuse(
     shared: &Arc<Shared>,
     publisher: &Channel,
 ) -> Result<(), String> {
-    warn!(reason = %refused.reason, "refusing the submission");
+    warn!(reason = %escape(&refused.reason), "refusing the submission");
     if let Some(id) = &refused.submission_id {
         let (name, version) = readable_identity(submission, &delivery.data);
         let subject = Subject {

@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod hostile_archive;
 pub mod load_fixture;
+pub mod registry;
 pub mod schemas;
 
 use std::path::{Path, PathBuf};

@@ -6,13 +6,26 @@ mod sources;
 
 use assay_report::audit::{AdvisoryMatch, AuditResult, UnauditedPackage};
 use assay_report::{Finding, Location, codes};
-use rustsec::advisory::{Advisory, Informational};
+use rustsec::advisory::{Advisory, Category, Informational};
 use rustsec::database::Query;
 use rustsec::package::Package;
 use rustsec::{Lockfile, SourceId};
 
 pub use database::{AdvisoryDatabase, DatabaseError, OFFICIAL_URL, default_location, fetch};
 pub use sources::Origin;
+
+/// The advisory kind of a crate removed for malicious code.
+pub const MALICIOUS: &str = "malicious";
+
+/// The malicious packages an audit found (`name version (advisory id)`), sorted; such an asset is never built.
+pub fn malicious(result: &AuditResult) -> Vec<String> {
+    result
+        .vulnerabilities
+        .iter()
+        .filter(|matched| matched.kind == MALICIOUS)
+        .map(|matched| format!("{} {} ({})", matched.package, matched.version, matched.id))
+        .collect()
+}
 
 /// Audits a lockfile. The asset's own package (`root`, by name and version) is neither audited nor listed
 /// as unaudited: it is the subject, not a dependency.
@@ -43,7 +56,10 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
         let informational = query.clone().informational(true);
         let advisories = db.advisories_of(package.name.as_str());
         for advisory in advisories.iter().filter(|advisory| query.matches(advisory)) {
-            result.vulnerabilities.push(advisory_match(advisory, package, "vulnerability"));
+            // RustSec files a `malicious` advisory for every crate version removed from crates.io for malware.
+            let kind =
+                if advisory.metadata.categories.contains(&Category::Malicious) { MALICIOUS } else { "vulnerability" };
+            result.vulnerabilities.push(advisory_match(advisory, package, kind));
         }
         for advisory in advisories.iter().filter(|advisory| informational.matches(advisory)) {
             // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
@@ -89,6 +105,21 @@ fn advisory_match(advisory: &Advisory, package: &Package, kind: &str) -> Advisor
 pub fn findings(result: &AuditResult) -> Vec<Finding> {
     let mut findings = Vec::new();
     for matched in result.vulnerabilities.iter().chain(&result.warnings) {
+        if matched.kind == MALICIOUS {
+            findings.push(
+                Finding::new(
+                    &codes::MALICIOUS_DEPENDENCY,
+                    format!(
+                        "{} {} was removed from crates.io for malicious code ({}: {}); the asset was not built",
+                        matched.package, matched.version, matched.id, matched.title
+                    ),
+                )
+                .at(Location::package(&matched.package, &matched.version))
+                .help("remove the dependency and regenerate Cargo.lock; treat any machine that built it as compromised")
+                .about_advisory(&matched.id, None),
+            );
+            continue;
+        }
         let code = match matched.kind.as_str() {
             "vulnerability" => &codes::VULNERABILITY,
             "unmaintained" => &codes::UNMAINTAINED,

@@ -7,8 +7,8 @@ use purl::{PackageType, PurlBuilder};
 use rustsec::Lockfile;
 use rustsec::package::Package;
 
-use super::metadata::{CrateMetadata, PackageKey, key};
 use crate::asset::{DeclaredDependency, DependencyKind};
+use crate::deps::metadata::{CrateMetadata, PackageKey, key};
 use crate::stages::audit::Origin;
 
 /// Package URL as cargo-cyclonedx writes it: `pkg:cargo/name@version`, with `repository_url` for other

@@ -2,7 +2,6 @@
 //! audit's advisories as vulnerabilities. Built with `cyclonedx-bom`; reproducible for the same input.
 
 mod graph;
-mod metadata;
 
 use std::collections::HashMap;
 
@@ -35,9 +34,8 @@ use jiff::Timestamp;
 use rustsec::Lockfile;
 use rustsec::package::Package;
 
-pub use metadata::{CrateMetadata, MetadataCache, MetadataOptions};
-
 use crate::asset::{AssetKind, Contract, DependencyKind, Manifest};
+use crate::deps::metadata::{self, CrateMetadata, Resolved};
 use crate::intake::hex;
 use crate::stages::audit::Origin;
 
@@ -48,8 +46,6 @@ pub const SPEC_VERSION: &str = "1.5";
 pub struct SbomInput<'a> {
     /// The submission.
     pub subject: &'a Subject,
-    /// The asset's root folder (where `cargo metadata` runs).
-    pub root: &'a std::path::Path,
     /// Its manifest.
     pub manifest: &'a Manifest,
     /// Its contract, when valid.
@@ -62,8 +58,8 @@ pub struct SbomInput<'a> {
     pub db: &'a DatabaseIdentity,
     /// The BOM's timestamp.
     pub timestamp: Timestamp,
-    /// How to learn dependency metadata.
-    pub metadata: &'a MetadataOptions,
+    /// What is known of each dependency (licences, links, declared dependencies).
+    pub metadata: &'a Resolved,
 }
 
 /// A generated SBOM.
@@ -78,8 +74,6 @@ pub struct Sbom {
     pub vulnerabilities: usize,
     /// Components whose licence is unknown because metadata could not be learnt.
     pub unknown_licenses: usize,
-    /// Whether `cargo metadata` ran (false when the cache answered).
-    pub ran_cargo_metadata: bool,
     /// Problems worth a finding.
     pub findings: Vec<Finding>,
     /// What was learnt about each dependency, for the rules.
@@ -97,7 +91,7 @@ pub enum SbomError {
 
 /// Builds the SBOM.
 pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
-    let resolved = metadata::resolve(input.root, input.manifest, input.lockfile, input.metadata);
+    let resolved = input.metadata;
     let lockfile = input.lockfile;
     let index = graph::index(lockfile);
     let edges = graph::edges(lockfile, &index);
@@ -227,7 +221,8 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
                 ),
             )
             .help(
-                "scan with access to the crates.io registry (not --offline) to learn them; they are cached afterwards",
+                "scan with access to the registry (not --offline) to learn them; crates are verified against \
+                 Cargo.lock and cached afterwards",
             ),
         );
     }
@@ -237,7 +232,6 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
         components: component_count,
         vulnerabilities: vulnerability_count,
         unknown_licenses: unknown_licenses.len(),
-        ran_cargo_metadata: resolved.ran_cargo,
         findings,
         dependencies: {
             dependency_facts.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));

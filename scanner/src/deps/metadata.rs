@@ -1,0 +1,170 @@
+//! Dependency metadata (licence, description, links, declared dependencies) read from each verified
+//! `.crate`'s own packaged `Cargo.toml` with Assay's manifest parser, and cached on disk per
+//! `name@version+checksum`: a published crate version never changes, so it is learnt once. No cargo runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rustsec::Lockfile;
+use rustsec::package::Package;
+use serde::{Deserialize, Serialize};
+
+use super::Dependencies;
+use crate::asset::{DeclaredDependency, Manifest};
+use crate::intake::{self, IntakeLimits};
+use crate::stages::audit::Origin;
+
+/// What the SBOM needs to know about one dependency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrateMetadata {
+    /// SPDX expression as the crate writes it (may need lax parsing).
+    pub license: Option<String>,
+    /// Licence file, when no expression is given.
+    pub license_file: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Repository URL.
+    pub repository: Option<String>,
+    /// Homepage URL.
+    pub homepage: Option<String>,
+    /// Documentation URL.
+    pub documentation: Option<String>,
+    /// What the crate itself depends on, by kind.
+    pub dependencies: Vec<DeclaredDependency>,
+}
+
+/// Package identity used as a map key: name and version.
+pub type PackageKey = (String, String);
+
+/// The key of a package.
+pub fn key(package: &Package) -> PackageKey {
+    (package.name.to_string(), package.version.to_string())
+}
+
+/// Packaged manifests larger than this are not read (real ones are a few KiB).
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// The metadata found for a lockfile.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Metadata per package.
+    pub by_package: HashMap<PackageKey, CrateMetadata>,
+    /// Why some metadata is missing, when it is: each cause once, with the packages it concerns.
+    pub problem: Option<String>,
+    /// Whether any `.crate` had to be read (false when the metadata cache answered everything).
+    pub read_crates: bool,
+}
+
+/// Finds metadata for every non-path package of the lockfile: from the metadata cache, else from its
+/// verified `.crate` (cached or downloaded by `dependencies`).
+pub fn resolve(lockfile: &Lockfile, dependencies: &mut Dependencies<'_>) -> Resolved {
+    let cache = MetadataCache::new(&dependencies.options().cache_dir);
+    let mut resolved = Resolved::default();
+    let mut misses = Vec::new();
+    for package in lockfile.packages.iter().filter(|p| Origin::of(p) != Origin::Path) {
+        match cache.get(package) {
+            Some(metadata) => {
+                resolved.by_package.insert(key(package), metadata);
+            }
+            None => misses.push(package),
+        }
+    }
+    if misses.is_empty() {
+        return resolved;
+    }
+    resolved.read_crates = true;
+    let files = dependencies.crate_files(&misses);
+    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (package, file) in misses.iter().zip(files) {
+        match file.map_err(|why| why.to_string()).and_then(|path| from_crate(&path, package)) {
+            Ok(metadata) => {
+                cache.put(package, &metadata);
+                resolved.by_package.insert(key(package), metadata);
+            }
+            Err(why) => problems.entry(why).or_default().push(format!("{} {}", package.name, package.version)),
+        }
+    }
+    if !problems.is_empty() {
+        let causes: Vec<String> = problems
+            .into_iter()
+            .map(|(why, packages)| {
+                let more = packages.len().saturating_sub(3);
+                let shown = packages.into_iter().take(3).collect::<Vec<_>>().join(", ");
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                format!("{why}: {shown}{more}")
+            })
+            .collect();
+        resolved.problem = Some(causes.join("; "));
+    }
+    resolved
+}
+
+/// Reads the metadata of `package` from its `.crate` at `path`: only `<name>-<version>/Cargo.toml` is
+/// unpacked (into a private temporary directory, removed afterwards) and parsed with Assay's own parser.
+pub fn from_crate(path: &Path, package: &Package) -> Result<CrateMetadata, String> {
+    let folder = format!("{}-{}", package.name, package.version);
+    let wanted = Path::new(&folder).join("Cargo.toml");
+    let dir = tempfile::Builder::new()
+        .prefix("assay-manifest-")
+        .tempdir()
+        .map_err(|err| format!("cannot create a temporary directory: {err}"))?;
+    let limits = IntakeLimits { max_entry_bytes: MAX_MANIFEST_BYTES, ..IntakeLimits::default() };
+    let keep = |relative: &Path| relative == wanted;
+    intake::unpack_crate(path, dir.path(), &limits, Some(&keep)).map_err(|err| format!("unreadable .crate: {err}"))?;
+    let text = fs::read_to_string(dir.path().join(&wanted))
+        .map_err(|err| format!("no readable {folder}/Cargo.toml in its .crate: {err}"))?;
+    let manifest = Manifest::parse(&text).map_err(|finding| format!("unreadable Cargo.toml: {}", finding.message))?;
+    let file_name =
+        |path: String| Path::new(&path).file_name().map_or(path.clone(), |n| n.to_string_lossy().into_owned());
+    Ok(CrateMetadata {
+        license: manifest.license,
+        license_file: manifest.license_file.map(file_name),
+        description: manifest.description,
+        repository: manifest.repository,
+        homepage: manifest.homepage,
+        documentation: manifest.documentation,
+        dependencies: manifest.dependencies,
+    })
+}
+/// One JSON file per crate version, named by name, version and checksum; written atomically.
+pub struct MetadataCache {
+    dir: PathBuf,
+}
+
+impl MetadataCache {
+    /// The cache under a cache root (see [`MetadataOptions::cache_dir`]).
+    pub fn new(cache_dir: &Path) -> Self {
+        Self { dir: cache_dir.join("crate-metadata") }
+    }
+
+    fn path(&self, package: &Package) -> Option<PathBuf> {
+        // Only registry packages have a checksum; git and path packages can change under the same version.
+        let checksum = package.checksum.as_ref()?.to_string();
+        Some(self.dir.join(format!("{}-{}-{checksum}.json", package.name, package.version)))
+    }
+
+    /// The cached metadata of a registry package.
+    pub fn get(&self, package: &Package) -> Option<CrateMetadata> {
+        let bytes = fs::read(self.path(package)?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Stores a registry package's metadata. Best effort: a cache that cannot be written only costs a
+    /// later `cargo metadata` run.
+    pub fn put(&self, package: &Package, metadata: &CrateMetadata) {
+        let Some(path) = self.path(package) else {
+            return;
+        };
+        let Ok(bytes) = serde_json::to_vec(metadata) else {
+            return;
+        };
+        if fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+        if fs::write(&temporary, bytes).is_ok() && fs::rename(&temporary, &path).is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+    }
+}
