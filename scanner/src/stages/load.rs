@@ -115,6 +115,7 @@ pub fn run(
         return Ok(not_built("the service cannot be built without a readable Cargo.lock".to_owned()));
     };
     let vendor_dir = input.scratch.join("vendor");
+    let clock = std::time::Instant::now();
     let vendored = deps::vendor(dependencies, lockfile, &vendor_dir)
         .map_err(|err| LoadError::Io { what: "vendoring the dependencies", source: io::Error::other(err) })?;
     if !vendored.missing.is_empty() {
@@ -126,11 +127,13 @@ pub fn run(
             shown.join("; ")
         )));
     }
+    let plural = if vendored.crates == 1 { "" } else { "s" };
+    let vendoring = format!("vendored {} crate{plural} in {} ms", vendored.crates, clock.elapsed().as_millis());
     let work = input.scratch.join("work");
     fs::create_dir(&work).map_err(io_error("creating the build's working directory"))?;
     let asset = work.join(ASSET_DIR);
     fs::rename(input.root, &asset).map_err(io_error("moving the asset into the build's working directory"))?;
-    stage::run(
+    let mut outcome = stage::run(
         &environment.sandbox,
         &LoadRequest {
             scratch: &work,
@@ -146,7 +149,9 @@ pub fn run(
             settings: &environment.settings,
             harness: &environment.harness,
         },
-    )
+    )?;
+    outcome.note = format!("{vendoring}; {}", outcome.note);
+    Ok(outcome)
 }
 
 /// The load spec of a contract that declares a service but no `[load]`: one user asking the ready path, so
