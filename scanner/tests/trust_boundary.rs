@@ -458,3 +458,59 @@ fn a_service_is_built_in_the_sandbox_from_vendored_verified_crates_only() {
     assert_eq!(registry.requests(), ["/crates/tiny/0.1.0/download"], "downloaded once, for the SBOM and the build");
     assert!(sandbox.leftovers().is_empty(), "scratch removed: {:?}", sandbox.leftovers());
 }
+
+#[test]
+fn report_files_are_never_written_through_a_planted_link() {
+    let sandbox = Sandbox::new();
+    let victim = sandbox.path("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::create_dir_all(sandbox.path("out")).unwrap();
+    for name in ["report.json", "summary.md"] {
+        std::os::unix::fs::symlink(&victim, sandbox.path("out").join(name)).unwrap();
+    }
+    let input = sandbox.input("demo-0.1.0.crate", &support::hostile_archive::clean());
+    assert_eq!(exit_code(&sandbox.scan(&input, &[])), 0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let written = std::fs::symlink_metadata(sandbox.path("out/report.json")).unwrap();
+    assert!(written.file_type().is_file(), "the link was replaced by the report, not followed");
+
+    // An output directory that is itself a link is refused (exit 2), saying why.
+    std::fs::create_dir_all(sandbox.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(sandbox.path("elsewhere"), sandbox.path("linked-out")).unwrap();
+    let output = sandbox
+        .assay()
+        .arg("scan")
+        .arg(&input)
+        .args(["--advisory-db", support::synthetic_db().to_str().unwrap()])
+        .args(["--out", sandbox.path("linked-out").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("symbolic link"));
+    assert!(support::walk(&sandbox.path("elsewhere")).is_empty());
+}
+
+#[test]
+fn a_lockfile_package_name_with_a_path_is_never_fetched_or_unpacked() {
+    let sandbox = Sandbox::online();
+    let registry = Registry::start(HashMap::new());
+    let manifest = format!("[package]\nname = \"demo\"\nversion = \"0.1.0\"\n{CONTRACT}");
+    let lockfile = format!(
+        "version = 4\n\n[[package]]\nname = \"demo\"\nversion = \"0.1.0\"\ndependencies = [\"../../../escaped\"]\n\n{}",
+        lock_entry("../../../escaped", "0.1.0", &"ab".repeat(32))
+    );
+    let input = sandbox.input(
+        "demo-0.1.0.crate",
+        &archive(
+            "demo-0.1.0",
+            &[("Cargo.toml", manifest.as_bytes()), ("Cargo.lock", lockfile.as_bytes()), ("src/lib.rs", b"")],
+        ),
+    );
+    let cache = sandbox.path("cache");
+    let output = sandbox.scan(&input, &["--registry-url", &registry.url, "--cache-dir", cache.to_str().unwrap()]);
+    assert!(matches!(exit_code(&output), 0 | 1 | 3), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(registry.requests().is_empty(), "asked for {:?}", registry.requests());
+    let unknown = finding(&sandbox.report(), "sbom-metadata-unavailable")["message"].as_str().unwrap().to_owned();
+    assert!(unknown.contains("not a valid crate name"), "{unknown}");
+    assert!(support::walk(sandbox.dir.path()).iter().all(|p| !p.to_string_lossy().contains("escaped")));
+}

@@ -11,7 +11,7 @@ use rustsec::package::Package;
 use serde::{Deserialize, Serialize};
 
 use super::Dependencies;
-use crate::asset::{DeclaredDependency, Manifest};
+use crate::asset::{DeclaredDependency, Manifest, check_package_name};
 use crate::intake::{self, IntakeLimits};
 use crate::stages::audit::Origin;
 
@@ -141,6 +141,11 @@ impl MetadataCache {
     fn path(&self, package: &Package) -> Option<PathBuf> {
         // Only registry packages have a checksum; git and path packages can change under the same version.
         let checksum = package.checksum.as_ref()?.to_string();
+        // The name and checksum come from the lockfile and become a file name: only valid ones do.
+        check_package_name(package.name.as_str()).ok()?;
+        if !checksum.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
         Some(self.dir.join(format!("{}-{}-{checksum}.json", package.name, package.version)))
     }
 

@@ -24,6 +24,7 @@ pub use metadata::{CrateMetadata, MetadataCache, PackageKey, key};
 pub use registry::{CRATES_IO_DOWNLOAD, DownloadError, DownloadLimits, RegistryUrl, root_certs};
 pub use vendor::{VendorError, Vendored, vendor};
 
+use crate::asset::check_package_name;
 use crate::stages::audit::Origin;
 
 /// Where crates come from and how they are kept.
@@ -54,6 +55,8 @@ pub enum Unavailable {
     NotFetched(&'static str),
     /// crates.io, but the lockfile pins no checksum, so nothing downloaded could be verified.
     NoChecksum,
+    /// The lockfile's name is not a crate name (it would become a URL path and a directory name).
+    InvalidName,
     /// `--offline`, and the crate is not in the cache.
     NotCached,
     /// The download failed.
@@ -69,6 +72,7 @@ impl fmt::Display for Unavailable {
         match self {
             Self::NotFetched(kind) => write!(f, "from a {kind} source, which Assay never fetches"),
             Self::NoChecksum => f.write_str("no checksum in Cargo.lock, so no download could be verified"),
+            Self::InvalidName => f.write_str("not a valid crate name in Cargo.lock, so never fetched"),
             Self::NotCached => f.write_str("not in the crate cache, and the scan is offline"),
             Self::DownloadFailed(why) => write!(f, "download failed: {why}"),
             Self::ChecksumMismatch(why) => write!(f, "refused: {why}"),
@@ -132,6 +136,10 @@ impl<'o> Dependencies<'o> {
     fn lookup(&self, package: &Package) -> Result<Result<PathBuf, Unavailable>, String> {
         if let Some(kind) = Origin::of(package).unaudited_kind() {
             return Ok(Err(Unavailable::NotFetched(kind)));
+        }
+        // cargo-lock does not validate names; this one becomes a URL path and a vendor folder name.
+        if check_package_name(package.name.as_str()).is_err() {
+            return Ok(Err(Unavailable::InvalidName));
         }
         let Some(checksum) = package.checksum.as_ref().map(ToString::to_string) else {
             return Ok(Err(Unavailable::NoChecksum));

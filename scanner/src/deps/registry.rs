@@ -224,6 +224,39 @@ mod tests {
     }
 
     #[test]
+    fn a_registry_that_never_answers_times_out_and_is_tried_again() {
+        use std::net::TcpListener;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|err| panic!("{err}"));
+        let url = format!(
+            "http://{}/crates/x/1.0.0/download",
+            listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        );
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        // Accepts and holds every connection without a byte of answer.
+        thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        let limits = DownloadLimits {
+            timeout: Duration::from_millis(300),
+            attempts: 2,
+            backoff: Duration::from_millis(10),
+            ..DownloadLimits::default()
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+        let cache = CrateCache::new(dir.path());
+        let err = download(&agent(&limits), &url, &cache, &"a".repeat(64), &limits).unwrap_err();
+        assert!(matches!(err, DownloadError::Transport { .. }), "{err}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "a timeout may pass, so it is tried again, then given up");
+    }
+
+    #[test]
     fn only_http_registries_are_accepted() {
         assert!("file:///srv/crates".parse::<RegistryUrl>().unwrap_err().contains("http(s)"));
         assert!("not a url".parse::<RegistryUrl>().is_err());
