@@ -16,8 +16,8 @@ assets = [arg.split(":", 1) for arg in sys.argv[5:]]
 assay = os.path.abspath("target/release/assay")
 deny_toml = os.path.join(work, "deny.toml")
 # Warm: every cache of Assay's filled. Cold: Assay's parsed-database and crate-metadata caches emptied before
-# each run; its cargo home (the registry cargo metadata downloads into, as the peers' ~/.cargo) stays warm,
-# as the peers' does, so neither side is timed downloading crates.
+# each run; its crate cache (the verified .crate files it downloads, as the peers' ~/.cargo registry) stays
+# warm, as the peers' does, so neither side is timed downloading crates (bench/cold-deps.sh times that).
 warm_cache = os.path.join(work, "assay-cache")
 cold_cache = os.path.join(work, "assay-cold-cache")
 quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -73,8 +73,7 @@ def checked_peer_run(path):
 
 
 def rss_mib(argv, env):
-    """Peak RSS of assay itself (its --timings line) and of the largest process of the run (GNU time: assay or
-    the `cargo metadata` it runs)."""
+    """Peak RSS of assay itself (its --timings line) and of the largest process of the run (GNU time)."""
     result = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv + ["--timings"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     lines = result.stderr.strip().splitlines()
@@ -105,7 +104,7 @@ for name, path in assets:
     argv, env = assay_scan(path, warm_cache, out)
     cold_argv, cold_env = assay_scan(path, cold_cache, out)
     subprocess.run(argv, env=env, **quiet)  # fills the warm caches
-    subprocess.run(cold_argv, env=cold_env, **quiet)  # fills the cold cache's cargo home
+    subprocess.run(cold_argv, env=cold_env, **quiet)  # fills the cold cache's crate cache
     audit_json = checked_peer_run(path)
     warm, cold, peers = [], [], {tool: [] for tool in peer_commands(path)}
     for _ in range(reps):  # interleaved: each round runs all three
@@ -121,7 +120,7 @@ for name, path in assets:
     rss_cold, rss_cold_tree = rss_mib(cold_argv, cold_env)
     per_tool = " / ".join(ms(statistics.median(times)) for times in peers.values())
     print(f"{name:10} {packages:5} {ms(w):>11} {ms(c):>11} {ms(p):>11} {p / w:10.1f}x {p / c:10.1f}x "
-          f"{rss_warm:5.1f} MiB {rss_cold:5.1f} MiB  {per_tool}  (cold, cargo metadata: {rss_cold_tree:.1f} MiB)")
+          f"{rss_warm:5.1f} MiB {rss_cold:5.1f} MiB  {per_tool}  (cold, largest process: {rss_cold_tree:.1f} MiB)")
 
     # Same answers: advisory ids as cargo-audit, licences (and components) as cargo-cyclonedx.
     report = json.load(open(os.path.join(out, "report.json")))

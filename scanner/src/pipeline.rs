@@ -242,7 +242,6 @@ pub fn scan(
         }
     }
     findings.extend(db.staleness(started_at, config.max_db_age_days));
-    // After the load stage too: vendoring may download what the SBOM did not need.
 
     progress.stage("load");
     let clock = Instant::now();
@@ -292,6 +291,7 @@ pub fn scan(
         }
     };
 
+    // After the load stage: vendoring may download what the SBOM did not need.
     findings.extend(dependencies.findings());
 
     let facts = asset.as_ref().and_then(|loaded| {

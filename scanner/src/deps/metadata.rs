@@ -75,9 +75,10 @@ pub fn resolve(lockfile: &Lockfile, dependencies: &mut Dependencies<'_>) -> Reso
     }
     resolved.read_crates = true;
     let files = dependencies.crate_files(&misses);
+    let max_crate_bytes = dependencies.options().limits.max_crate_bytes;
     let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (package, file) in misses.iter().zip(files) {
-        match file.map_err(|why| why.to_string()).and_then(|path| from_crate(&path, package)) {
+        match file.map_err(|why| why.to_string()).and_then(|path| from_crate(&path, package, max_crate_bytes)) {
             Ok(metadata) => {
                 cache.put(package, &metadata);
                 resolved.by_package.insert(key(package), metadata);
@@ -102,18 +103,26 @@ pub fn resolve(lockfile: &Lockfile, dependencies: &mut Dependencies<'_>) -> Reso
 
 /// Reads the metadata of `package` from its `.crate` at `path`: only `<name>-<version>/Cargo.toml` is
 /// unpacked (into a private temporary directory, removed afterwards) and parsed with Assay's own parser.
-pub fn from_crate(path: &Path, package: &Package) -> Result<CrateMetadata, String> {
+pub fn from_crate(path: &Path, package: &Package, max_crate_bytes: u64) -> Result<CrateMetadata, String> {
     let folder = format!("{}-{}", package.name, package.version);
     let wanted = Path::new(&folder).join("Cargo.toml");
     let dir = tempfile::Builder::new()
         .prefix("assay-manifest-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|err| format!("cannot create a temporary directory: {err}"))?;
-    let limits = IntakeLimits { max_entry_bytes: MAX_MANIFEST_BYTES, ..IntakeLimits::default() };
+    // Every entry is still checked against intake's limits; only the manifest is written.
+    let limits = IntakeLimits { max_archive_bytes: max_crate_bytes, ..IntakeLimits::default() };
     let keep = |relative: &Path| relative == wanted;
     intake::unpack_crate(path, dir.path(), &limits, Some(&keep)).map_err(|err| format!("unreadable .crate: {err}"))?;
-    let text = fs::read_to_string(dir.path().join(&wanted))
-        .map_err(|err| format!("no readable {folder}/Cargo.toml in its .crate: {err}"))?;
+    let manifest_path = dir.path().join(&wanted);
+    let size = fs::metadata(&manifest_path)
+        .map_err(|err| format!("no readable {folder}/Cargo.toml in its .crate: {err}"))?
+        .len();
+    if size > MAX_MANIFEST_BYTES {
+        return Err(format!("{folder}/Cargo.toml is {size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit"));
+    }
+    let text = fs::read_to_string(&manifest_path).map_err(|err| format!("unreadable {folder}/Cargo.toml: {err}"))?;
     let manifest = Manifest::parse(&text).map_err(|finding| format!("unreadable Cargo.toml: {}", finding.message))?;
     let file_name =
         |path: String| Path::new(&path).file_name().map_or(path.clone(), |n| n.to_string_lossy().into_owned());
@@ -127,6 +136,7 @@ pub fn from_crate(path: &Path, package: &Package) -> Result<CrateMetadata, Strin
         dependencies: manifest.dependencies,
     })
 }
+
 /// One JSON file per crate version, named by name, version and checksum; written atomically.
 pub struct MetadataCache {
     dir: PathBuf,

@@ -87,14 +87,20 @@ impl fmt::Display for Unavailable {
 pub struct Dependencies<'o> {
     options: &'o DependencyOptions,
     cache: CrateCache,
-    known: HashMap<PackageKey, Result<PathBuf, Unavailable>>,
-    downloads: usize,
+    known: HashMap<Identity, Result<PathBuf, Unavailable>>,
+}
+
+/// A locked package: name, version and source (a git package may share a crates.io one's name and version).
+type Identity = (String, String, Option<String>);
+
+fn identity(package: &Package) -> Identity {
+    (package.name.to_string(), package.version.to_string(), package.source.as_ref().map(ToString::to_string))
 }
 
 impl<'o> Dependencies<'o> {
     /// A scan's view of the crate cache.
     pub fn new(options: &'o DependencyOptions) -> Self {
-        Self { options, cache: CrateCache::new(&options.cache_dir), known: HashMap::new(), downloads: 0 }
+        Self { options, cache: CrateCache::new(&options.cache_dir), known: HashMap::new() }
     }
 
     /// The options in force.
@@ -107,28 +113,29 @@ impl<'o> Dependencies<'o> {
     pub fn crate_files(&mut self, packages: &[&Package]) -> Vec<Result<PathBuf, Unavailable>> {
         let mut missing: Vec<(&Package, String)> = Vec::new();
         for package in packages {
-            let package_key = key(package);
-            if self.known.contains_key(&package_key) || missing.iter().any(|(p, _)| key(p) == package_key) {
+            let id = identity(package);
+            if self.known.contains_key(&id) {
                 continue;
             }
             match self.lookup(package) {
                 Ok(found) => {
-                    self.known.insert(package_key, found);
+                    self.known.insert(id, found);
                 }
-                Err(checksum) => missing.push((package, checksum)),
+                Err(checksum) => {
+                    // Settled as "being downloaded" so a package listed twice is fetched once.
+                    self.known.insert(id, Err(Unavailable::NotCached));
+                    missing.push((package, checksum));
+                }
             }
         }
         if !missing.is_empty() {
             for (package, result) in self.download_all(&missing) {
-                if result.is_ok() {
-                    self.downloads += 1;
-                }
-                self.known.insert(key(package), result);
+                self.known.insert(identity(package), result);
             }
         }
         packages
             .iter()
-            .map(|package| self.known.get(&key(package)).cloned().unwrap_or(Err(Unavailable::NotCached)))
+            .map(|package| self.known.get(&identity(package)).cloned().unwrap_or(Err(Unavailable::NotCached)))
             .collect()
     }
 
@@ -195,18 +202,13 @@ impl<'o> Dependencies<'o> {
         results.into_inner().unwrap_or_default()
     }
 
-    /// Packages downloaded by this scan.
-    pub fn downloads(&self) -> usize {
-        self.downloads
-    }
-
     /// One `dependency-checksum-mismatch` finding per package whose download did not match the lockfile.
     pub fn findings(&self) -> Vec<Finding> {
-        let mismatched: BTreeMap<&PackageKey, &String> = self
+        let mismatched: BTreeMap<(&String, &String), &String> = self
             .known
             .iter()
-            .filter_map(|(package, result)| match result {
-                Err(Unavailable::ChecksumMismatch(why)) => Some((package, why)),
+            .filter_map(|((name, version, _), result)| match result {
+                Err(Unavailable::ChecksumMismatch(why)) => Some(((name, version), why)),
                 _ => None,
             })
             .collect();
