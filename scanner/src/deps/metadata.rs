@@ -166,7 +166,7 @@ impl MetadataCache {
     }
 
     /// Stores a registry package's metadata. Best effort: a cache that cannot be written only costs a
-    /// later `cargo metadata` run.
+    /// later read of the crate.
     pub fn put(&self, package: &Package, metadata: &CrateMetadata) {
         let Some(path) = self.path(package) else {
             return;
