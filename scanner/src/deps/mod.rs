@@ -8,6 +8,7 @@
 mod cache;
 pub mod metadata;
 mod registry;
+mod resolver;
 mod vendor;
 
 use std::collections::{BTreeMap, HashMap};

@@ -7,7 +7,10 @@ use std::str::FromStr;
 use std::thread;
 use std::time::Duration;
 
+use ureq::unversioned::transport::DefaultConnector;
+
 use super::cache::{CacheError, CrateCache};
+use super::resolver::CachingResolver;
 
 /// crates.io's download endpoint (the `dl` of its index `config.json`).
 pub const CRATES_IO_DOWNLOAD: &str = "https://static.crates.io/crates";
@@ -156,16 +159,18 @@ pub fn root_certs() -> ureq::tls::RootCerts {
     ureq::tls::RootCerts::WebPki
 }
 
-/// The HTTP client crates are downloaded with.
+/// The HTTP client crates are downloaded with: one per scan, each host resolved once, and one kept-alive
+/// connection per download thread (so neither a lookup nor a TLS handshake is repeated per crate).
 pub fn agent(limits: &DownloadLimits) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .tls_config(ureq::tls::TlsConfig::builder().root_certs(root_certs()).build())
         .timeout_global(Some(limits.timeout))
         .timeout_connect(Some(limits.timeout.min(Duration::from_secs(10))))
+        .max_idle_connections_per_host(limits.parallel.max(1))
         .http_status_as_error(true)
         .user_agent(concat!("assay/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(config, DefaultConnector::default(), CachingResolver::default())
 }
 
 /// Downloads `url` into the cache under `sha256`, retrying failures that may pass.
