@@ -18,19 +18,8 @@ old="${OLD_ASSAY:-}"
 work="${BENCH_WORK:-$(mktemp -d)}"
 mkdir -p "$work"
 
-# The bench's own assets are trusted, so cargo may lock them here.
-make_asset() { # NAME DEPENDENCY-LINES…
-  local dir="$work/$1"; shift
-  [ -f "$dir/Cargo.lock" ] && return
-  mkdir -p "$dir/src"
-  printf '[package]\nname = "%s"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\n\n[dependencies]\n' "$(basename "$dir")" > "$dir/Cargo.toml"
-  printf '%s\n' "$@" >> "$dir/Cargo.toml"
-  echo 'fn main() {}' > "$dir/src/main.rs"
-  cargo generate-lockfile -q --manifest-path "$dir/Cargo.toml"
-}
-make_asset mid-61 'clap = { version = "4", features = ["derive"] }' 'serde_json = "1"' 'regex = "1"' \
-  'tokio = { version = "1", features = ["rt-multi-thread", "macros", "net", "time"] }' 'anyhow = "1"' 'tracing = "0.1"' \
-  'uuid = { version = "1", features = ["v4"] }'
+source bench/assets.sh
+make_asset mid-61 "${MID_61[@]}"
 [ -d "$work/real-deps" ] || cp -r fixtures/components/real-deps "$work/real-deps"
 
 now() { date +%s%N; }
@@ -78,11 +67,20 @@ for asset in real-deps mid-61; do
     "$(printf '%s\n' "${boxed[@]}" | median)"
 done
 
+# The echo connector as shipped (std only), and a copy depending on serde + serde_json: build scripts and a
+# proc macro (serde_derive, syn) run in the sandbox from the vendored crates.
+[ -d "$work/echo-serde" ] || {
+  cp -r fixtures/connectors/echo "$work/echo-serde"
+  sed -i 's/^\[package.metadata.marketplace\]$/[dependencies]\nserde = { version = "1", features = ["derive"] }\nserde_json = "1"\n\n&/' \
+    "$work/echo-serde/Cargo.toml"
+  cargo generate-lockfile -q --manifest-path "$work/echo-serde/Cargo.toml"
+}
+for connector in fixtures/connectors/echo "$work/echo-serde"; do
 echo
-echo "echo connector, load stage on (vendor + sandboxed build + load), $reps runs:"
+echo "$(basename "$connector"), load stage on (download + vendor + sandboxed build + load), empty cache, $reps runs:"
 for _ in $(seq "$reps"); do
   cache="$(mktemp -d)"; out="$(mktemp -d)"; t=$(now)
-  ASSAY_CACHE_DIR="$cache" "$assay" scan fixtures/connectors/echo --advisory-db "$db" --out "$out" 2>/dev/null || true
+  ASSAY_CACHE_DIR="$cache" "$assay" scan "$connector" --advisory-db "$db" --out "$out" 2>/dev/null || true
   total=$(ms_since "$t")
   python3 - "$out/report.json" "$total" <<'PY'
 import json, sys
@@ -92,4 +90,5 @@ print(f"  verdict {report['verdict']}, scan {sys.argv[2]} ms, load stage {load['
       f"service ready in {report['load']['startup_ms']} ms")
 PY
   rm -rf "$cache" "$out"
+done
 done

@@ -16,20 +16,8 @@ cargo build --release -q -p assay-scanner
 work="${BENCH_WORK:-$(mktemp -d)}"
 mkdir -p "$work"
 
-# An asset: a crate with these dependencies, locked and fetched (so every tool starts warm).
-make_asset() { # NAME DEPENDENCY-LINES…
-  local dir="$work/$1"; shift
-  [ -f "$dir/Cargo.lock" ] && return
-  mkdir -p "$dir/src"
-  printf '[package]\nname = "%s"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\ndescription = "bench asset"\nrepository = "https://git.example/bench"\n\n[dependencies]\n' "$(basename "$dir")" > "$dir/Cargo.toml"
-  printf '%s\n' "$@" >> "$dir/Cargo.toml"
-  echo 'fn main() {}' > "$dir/src/main.rs"
-  cargo generate-lockfile -q --manifest-path "$dir/Cargo.toml"
-  cargo fetch -q --locked --manifest-path "$dir/Cargo.toml"
-}
-make_asset mid-61 'clap = { version = "4", features = ["derive"] }' 'serde_json = "1"' 'regex = "1"' \
-  'tokio = { version = "1", features = ["rt-multi-thread", "macros", "net", "time"] }' 'anyhow = "1"' 'tracing = "0.1"' \
-  'uuid = { version = "1", features = ["v4"] }'
+source bench/assets.sh
+make_asset mid-61 "${MID_61[@]}"
 make_asset big-500 'tokio = { version = "1", features = ["full"] }' 'axum = "0.8"' 'reqwest = { version = "0.12", features = ["json"] }' \
   'sqlx = { version = "0.8", features = ["runtime-tokio", "postgres", "mysql", "sqlite"] }' 'clap = { version = "4", features = ["derive"] }' \
   'serde_json = "1"' 'regex = "1"' 'tracing-subscriber = "0.3"' 'aws-config = "1"' 'aws-sdk-s3 = "1"' 'tonic = "0.13"' \

@@ -121,6 +121,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         );
     }
     let uid = SandboxUid::allocate();
+    let build_clock = std::time::Instant::now();
     let built = build(
         sandbox,
         &BuildRequest {
@@ -133,6 +134,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         },
     )
     .map_err(|source| LoadError::Io { what: "building the service", source })?;
+    let build_seconds = build_clock.elapsed().as_secs_f64();
     let binary = match built {
         Built::Binary(binary) => binary,
         Built::Failed(finding) => {
@@ -223,7 +225,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
     let (report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
     findings.extend(more);
     let note = format!(
-        "{} requests in {:.1} s, {} users",
+        "built in {build_seconds:.1} s; {} requests in {:.1} s, {} users",
         report.overall.requests,
         report.measured_ms as f64 / 1000.0,
         report.users

@@ -128,11 +128,8 @@ fn a_cargo_config_planted_above_the_scratch_directory_is_never_read() {
     if bubblewrap() {
         let connector = assemble("fast", &sandbox.path("in"));
         let output = sandbox
-            .assay()
+            .scan_command(&connector, &support::synthetic_db())
             .env("ASSAY_NO_LOAD", "false")
-            .arg("scan")
-            .arg(&connector)
-            .args(["--advisory-db", support::synthetic_db().to_str().unwrap()])
             .args(["--out", sandbox.path("out").to_str().unwrap()])
             .output()
             .unwrap();
@@ -202,11 +199,8 @@ fn a_git_file_url_dependency_is_refused_and_no_host_program_runs() {
         ),
     );
     let output = sandbox
-        .assay()
+        .scan_command(&input, &support::synthetic_db())
         .env("PATH", &path)
-        .arg("scan")
-        .arg(&input)
-        .args(["--advisory-db", support::synthetic_db().to_str().unwrap()])
         .args(["--out", sandbox.path("out").to_str().unwrap()])
         .output()
         .unwrap();
@@ -225,11 +219,9 @@ fn a_no_load_scan_starts_no_cargo_rustc_or_git_on_the_host() {
     let cache = sandbox.path("empty-cache");
     for fixture in ["components/real-deps", "connectors/echo", "connectors/vulnerable"] {
         let output = sandbox
-            .assay()
+            .scan_command(&support::fixture(fixture), &support::synthetic_db())
             .env("PATH", &path)
-            .arg("scan")
-            .arg(support::fixture(fixture))
-            .args(["--advisory-db", support::synthetic_db().to_str().unwrap(), "--no-load"])
+            .args(["--no-load"])
             .args(["--cache-dir", cache.to_str().unwrap(), "--out", sandbox.path("out").to_str().unwrap()])
             .output()
             .unwrap();
@@ -238,11 +230,9 @@ fn a_no_load_scan_starts_no_cargo_rustc_or_git_on_the_host() {
     assert!(!log.exists(), "host programs ran: {}", std::fs::read_to_string(&log).unwrap_or_default());
     // The licences were still learnt: from the downloaded, verified crates' own manifests.
     let output = sandbox
-        .assay()
+        .scan_command(&support::fixture("components/real-deps"), &support::synthetic_db())
         .env("PATH", &path)
-        .arg("scan")
-        .arg(support::fixture("components/real-deps"))
-        .args(["--advisory-db", support::synthetic_db().to_str().unwrap(), "--no-load", "--offline"])
+        .args(["--no-load", "--offline"])
         .args(["--cache-dir", cache.to_str().unwrap(), "--out", sandbox.path("out").to_str().unwrap()])
         .output()
         .unwrap();
@@ -258,14 +248,7 @@ fn a_package_name_with_dot_dot_and_slash_writes_nothing_outside() {
         .input("demo-0.1.0.crate", &archive("demo-0.1.0", &[("Cargo.toml", manifest.as_bytes()), ("src/lib.rs", b"")]));
     let work = sandbox.path("work/deeper");
     std::fs::create_dir_all(&work).unwrap();
-    let output = sandbox
-        .assay()
-        .current_dir(&work)
-        .arg("scan")
-        .arg(&input)
-        .args(["--advisory-db", support::synthetic_db().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = sandbox.scan_command(&input, &support::synthetic_db()).current_dir(&work).output().unwrap();
     assert_eq!(exit_code(&output), 1, "{}", String::from_utf8_lossy(&output.stderr));
     let written: Vec<PathBuf> = support::walk(sandbox.dir.path())
         .into_iter()
@@ -315,11 +298,9 @@ fn an_asset_locking_a_malicious_crate_is_denied_and_never_built() {
     )
     .unwrap();
     let output = sandbox
-        .assay()
+        .scan_command(&asset, &db)
         .env("ASSAY_NO_LOAD", "false")
-        .arg("scan")
-        .arg(&asset)
-        .args(["--advisory-db", db.to_str().unwrap(), "--max-db-age", "100000"])
+        .args(["--max-db-age", "100000"])
         .args(["--out", sandbox.path("out").to_str().unwrap()])
         .output()
         .unwrap();
@@ -440,11 +421,9 @@ fn a_service_is_built_in_the_sandbox_from_vendored_verified_crates_only() {
     );
     std::fs::write(asset.join("build.rs"), probe).unwrap();
     let output = sandbox
-        .assay()
+        .scan_command(&asset, &support::synthetic_db())
         .env("ASSAY_NO_LOAD", "false")
-        .arg("scan")
-        .arg(&asset)
-        .args(["--advisory-db", support::synthetic_db().to_str().unwrap(), "--registry-url", &registry.url])
+        .args(["--registry-url", &registry.url])
         .args(["--cache-dir", sandbox.path("cache").to_str().unwrap(), "--out", sandbox.path("out").to_str().unwrap()])
         .output()
         .unwrap();
@@ -478,10 +457,7 @@ fn report_files_are_never_written_through_a_planted_link() {
     std::fs::create_dir_all(sandbox.path("elsewhere")).unwrap();
     std::os::unix::fs::symlink(sandbox.path("elsewhere"), sandbox.path("linked-out")).unwrap();
     let output = sandbox
-        .assay()
-        .arg("scan")
-        .arg(&input)
-        .args(["--advisory-db", support::synthetic_db().to_str().unwrap()])
+        .scan_command(&input, &support::synthetic_db())
         .args(["--out", sandbox.path("linked-out").to_str().unwrap()])
         .output()
         .unwrap();

@@ -98,16 +98,14 @@ impl Sandbox {
 
     /// Runs `assay scan INPUT --advisory-db DB --out out/ EXTRA…`.
     pub fn scan_with_db(&self, input: &Path, db: &Path, extra: &[&str]) -> Output {
-        self.assay()
-            .arg("scan")
-            .arg(input)
-            .arg("--advisory-db")
-            .arg(db)
-            .arg("--out")
-            .arg(self.path("out"))
-            .args(extra)
-            .output()
-            .unwrap()
+        self.scan_command(input, db).arg("--out").arg(self.path("out")).args(extra).output().unwrap()
+    }
+
+    /// `assay scan INPUT --advisory-db DB`, for a test to add options, environment or a working directory.
+    pub fn scan_command(&self, input: &Path, db: &Path) -> Command {
+        let mut command = self.assay();
+        command.arg("scan").arg(input).arg("--advisory-db").arg(db);
+        command
     }
 
     /// The report the last scan wrote.
