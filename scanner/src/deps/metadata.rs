@@ -11,8 +11,9 @@ use rustsec::package::Package;
 use serde::{Deserialize, Serialize};
 
 use super::Dependencies;
+use super::parallel::in_parallel;
 use crate::asset::{DeclaredDependency, Manifest, check_package_name};
-use crate::intake::{self, IntakeLimits};
+use crate::intake::{self, IntakeLimits, Select};
 use crate::stages::audit::Origin;
 
 /// What the SBOM needs to know about one dependency.
@@ -76,11 +77,20 @@ pub fn resolve(lockfile: &Lockfile, dependencies: &mut Dependencies<'_>) -> Reso
     resolved.read_crates = true;
     let files = dependencies.crate_files(&misses);
     let max_crate_bytes = dependencies.options().limits.max_crate_bytes;
+    let read = |(package, file): (&&Package, Result<PathBuf, super::Unavailable>)| {
+        let metadata = file.map_err(|why| why.to_string()).and_then(|path| from_crate(&path, package, max_crate_bytes));
+        if let Ok(metadata) = &metadata {
+            cache.put(package, metadata);
+        }
+        metadata
+    };
     let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (package, file) in misses.iter().zip(files) {
-        match file.map_err(|why| why.to_string()).and_then(|path| from_crate(&path, package, max_crate_bytes)) {
+    // Each crate is its own gzip stream: one reader per core.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let read_all = in_parallel(misses.iter().zip(files).collect(), cores, read);
+    for (package, metadata) in misses.iter().zip(read_all) {
+        match metadata {
             Ok(metadata) => {
-                cache.put(package, &metadata);
                 resolved.by_package.insert(key(package), metadata);
             }
             Err(why) => problems.entry(why).or_default().push(format!("{} {}", package.name, package.version)),
@@ -111,10 +121,10 @@ pub fn from_crate(path: &Path, package: &Package, max_crate_bytes: u64) -> Resul
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|err| format!("cannot create a temporary directory: {err}"))?;
-    // Every entry is still checked against intake's limits; only the manifest is written.
+    // The entries before the manifest are still checked against intake's limits; only it is written.
     let limits = IntakeLimits { max_archive_bytes: max_crate_bytes, ..IntakeLimits::default() };
-    let keep = |relative: &Path| relative == wanted;
-    intake::unpack_crate(path, dir.path(), &limits, Some(&keep)).map_err(|err| format!("unreadable .crate: {err}"))?;
+    intake::unpack_crate(path, dir.path(), &limits, Select::Only(&wanted))
+        .map_err(|err| format!("unreadable .crate: {err}"))?;
     let manifest_path = dir.path().join(&wanted);
     let size = fs::metadata(&manifest_path)
         .map_err(|err| format!("no readable {folder}/Cargo.toml in its .crate: {err}"))?

@@ -7,6 +7,7 @@
 
 mod cache;
 pub mod metadata;
+mod parallel;
 mod registry;
 mod resolver;
 mod vendor;
@@ -14,8 +15,7 @@ mod vendor;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use assay_report::{Finding, Location, codes};
 use rustsec::package::Package;
@@ -24,6 +24,8 @@ pub use cache::{CacheError, CrateCache};
 pub use metadata::{CrateMetadata, MetadataCache, PackageKey, key};
 pub use registry::{CRATES_IO_DOWNLOAD, DownloadError, DownloadLimits, RegistryUrl, root_certs};
 pub use vendor::{VendorError, Vendored, vendor};
+
+use parallel::in_parallel;
 
 use crate::asset::check_package_name;
 use crate::stages::audit::Origin;
@@ -130,7 +132,7 @@ impl<'o> Dependencies<'o> {
             }
         }
         if !missing.is_empty() {
-            for (package, result) in self.download_all(&missing) {
+            for (package, result) in self.download_all(missing) {
                 self.known.insert(identity(package), result);
             }
         }
@@ -162,45 +164,30 @@ impl<'o> Dependencies<'o> {
     }
 
     /// Downloads `missing` with at most `parallel` requests at once, within the scan's byte budget.
-    fn download_all<'p>(&self, missing: &[(&'p Package, String)]) -> Vec<(&'p Package, Result<PathBuf, Unavailable>)> {
+    fn download_all<'p>(
+        &self,
+        missing: Vec<(&'p Package, String)>,
+    ) -> Vec<(&'p Package, Result<PathBuf, Unavailable>)> {
         let limits = &self.options.limits;
         let agent = registry::agent(limits);
-        let next = AtomicUsize::new(0);
         let spent = AtomicU64::new(0);
-        let results = Mutex::new(Vec::with_capacity(missing.len()));
-        std::thread::scope(|scope| {
-            for _ in 0..limits.parallel.clamp(1, missing.len()) {
-                scope.spawn(|| {
-                    while let Some((package, checksum)) = missing.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let result = if spent.load(Ordering::Relaxed) >= limits.max_total_bytes {
-                            Err(Unavailable::OverBudget(limits.max_total_bytes))
-                        } else {
-                            let url = self.options.registry.crate_url(
-                                package.name.as_str(),
-                                &package.version.to_string(),
-                                checksum,
-                            );
-                            registry::download(&agent, &url, &self.cache, checksum, limits)
-                                .inspect(|path| {
-                                    let size = std::fs::metadata(path).map_or(0, |m| m.len());
-                                    spent.fetch_add(size, Ordering::Relaxed);
-                                })
-                                .map_err(|err| match err {
-                                    DownloadError::Cache {
-                                        source: source @ CacheError::ChecksumMismatch { .. },
-                                        url,
-                                    } => Unavailable::ChecksumMismatch(format!("{url}: {source}")),
-                                    other => Unavailable::DownloadFailed(other.to_string()),
-                                })
-                        };
-                        if let Ok(mut results) = results.lock() {
-                            results.push((*package, result));
-                        }
-                    }
-                });
+        in_parallel(missing, limits.parallel, |(package, checksum)| {
+            if spent.load(Ordering::Relaxed) >= limits.max_total_bytes {
+                return (package, Err(Unavailable::OverBudget(limits.max_total_bytes)));
             }
-        });
-        results.into_inner().unwrap_or_default()
+            let url = self.options.registry.crate_url(package.name.as_str(), &package.version.to_string(), &checksum);
+            let result = registry::download(&agent, &url, &self.cache, &checksum, limits)
+                .inspect(|path| {
+                    spent.fetch_add(std::fs::metadata(path).map_or(0, |m| m.len()), Ordering::Relaxed);
+                })
+                .map_err(|err| match err {
+                    DownloadError::Cache { source: source @ CacheError::ChecksumMismatch { .. }, url } => {
+                        Unavailable::ChecksumMismatch(format!("{url}: {source}"))
+                    }
+                    other => Unavailable::DownloadFailed(other.to_string()),
+                });
+            (package, result)
+        })
     }
 
     /// One `dependency-checksum-mismatch` finding per package whose download did not match the lockfile.

@@ -10,7 +10,7 @@ use rustsec::Lockfile;
 use rustsec::package::Package;
 
 use super::{Dependencies, Unavailable};
-use crate::intake::{self, IntakeLimits};
+use crate::intake::{self, IntakeLimits, Select};
 use crate::stages::audit::Origin;
 
 /// What was vendored.
@@ -77,7 +77,7 @@ fn unpack_one(
     // the one named for this package is moved into place.
     let staging = dir.join(format!(".staging-{index}"));
     fs::create_dir(&staging).map_err(|source| VendorError::Write { path: staging.clone(), source })?;
-    let unpacked = intake::unpack_crate(file, &staging, limits, None)
+    let unpacked = intake::unpack_crate(file, &staging, limits, Select::All)
         .map_err(|err| VendorError::Write { path: staging.clone(), source: io::Error::other(err) })?;
     let checksum = package.checksum.as_ref().map(ToString::to_string).unwrap_or_default();
     let result = if unpacked.sha256 != checksum {

@@ -16,6 +16,7 @@ use assay_report::{Finding, Subject, SubjectKind, codes};
 
 pub use digest::{hex, sha256_file};
 pub use limits::IntakeLimits;
+pub use unpack::Select;
 
 /// What intake produced.
 #[derive(Debug)]
@@ -73,7 +74,7 @@ pub fn intake(input: &Path, scratch: &Path, limits: &IntakeLimits) -> Result<Int
         (SubjectKind::Directory, directory::copy_directory(input, scratch, limits)?)
     } else {
         let kind = if name.ends_with(".crate") { SubjectKind::Crate } else { SubjectKind::TarGz };
-        (kind, unpack::unpack_archive(input, scratch, limits, None)?)
+        (kind, unpack::unpack_archive(input, scratch, limits, Select::All)?)
     };
 
     let mut findings = unpacked.findings;
@@ -100,22 +101,21 @@ pub fn intake(input: &Path, scratch: &Path, limits: &IntakeLimits) -> Result<Int
 /// A dependency's `.crate` unpacked with the same checks and limits as a submission.
 #[derive(Debug)]
 pub struct UnpackedCrate {
-    /// sha256 of the `.crate` file as read while unpacking.
+    /// sha256 of the `.crate` file as read while unpacking (empty for [`Select::Only`]).
     pub sha256: String,
     /// Entries refused or limits hit (the entries concerned were not written).
     pub findings: Vec<Finding>,
 }
 
-/// Unpacks a dependency's `.crate` into `dest` (an empty directory): every entry when `keep` is `None`, else
-/// only those whose relative path it accepts. Dependencies are as untrusted as the asset: a verified
-/// checksum proves only that the bytes are the ones the publisher uploaded.
+/// Unpacks a dependency's `.crate` into `dest` (an empty directory), every entry or one. Dependencies are as
+/// untrusted as the asset: a verified checksum proves only that the bytes are the ones the publisher uploaded.
 pub fn unpack_crate(
     path: &Path,
     dest: &Path,
     limits: &IntakeLimits,
-    keep: Option<&dyn Fn(&Path) -> bool>,
+    select: Select<'_>,
 ) -> Result<UnpackedCrate, IntakeError> {
-    let unpacked = unpack::unpack_archive(path, dest, limits, keep)?;
+    let unpacked = unpack::unpack_archive(path, dest, limits, select)?;
     Ok(UnpackedCrate { sha256: unpacked.sha256, findings: unpacked.findings })
 }
 

@@ -18,16 +18,22 @@ use super::digest::SourceReader;
 use super::limits::{IntakeLimits, MAX_NAME_BYTES, MAX_PAX_BYTES, RATIO_GRACE_BYTES};
 use super::{IntakeError, Unpacked};
 
-/// Which entries are written: all of them, or those whose relative path the function accepts (the others are
-/// still checked and counted against the limits, and skipped).
-pub(super) type Keep<'a> = Option<&'a dyn Fn(&Path) -> bool>;
+/// Which entries are written.
+#[derive(Clone, Copy, Debug)]
+pub enum Select<'a> {
+    /// Every entry, and the whole archive is hashed.
+    All,
+    /// Only the entry at this relative path: the walk stops once it is written and the archive is not
+    /// hashed (a cached crate was verified when it was stored). Entries before it are still checked.
+    Only(&'a Path),
+}
 
 /// Unpacks the archive at `path` into `dest` (an empty directory), hashing the archive on the way.
 pub(super) fn unpack_archive(
     path: &Path,
     dest: &Path,
     limits: &IntakeLimits,
-    keep: Keep<'_>,
+    select: Select<'_>,
 ) -> Result<Unpacked, IntakeError> {
     let read_error = |source| IntakeError::Read { path: path.to_owned(), source };
     let file = File::open(path).map_err(read_error)?;
@@ -61,7 +67,7 @@ pub(super) fn unpack_archive(
     let guard = InflateGuard::new(GzDecoder::new(buffered), compressed, limits);
     let breach = Rc::clone(&guard.breach);
     let mut archive = tar::Archive::new(guard);
-    let stream_result = unpack_entries(&mut archive, dest, limits, keep, &mut unpacked);
+    let stream_result = unpack_entries(&mut archive, dest, limits, select, &mut unpacked);
     if let Err(failure) = stream_result {
         match failure {
             EntryFailure::Scratch { path: scratch_path, source } => {
@@ -80,6 +86,10 @@ pub(super) fn unpack_archive(
                 }
             }
         }
+    }
+    if let Select::Only(_) = select {
+        // Reading on only to hash what was not unpacked is most of the work for a big crate.
+        return Ok(unpacked);
     }
     let source = archive.into_inner().inner.into_inner().into_inner();
     finish(source, unpacked, path)
@@ -112,7 +122,7 @@ fn unpack_entries<R: Read>(
     archive: &mut tar::Archive<R>,
     dest: &Path,
     limits: &IntakeLimits,
-    keep: Keep<'_>,
+    select: Select<'_>,
     unpacked: &mut Unpacked,
 ) -> Result<(), EntryFailure> {
     let mut pending_name: Option<Vec<u8>> = None;
@@ -181,7 +191,10 @@ fn unpack_entries<R: Read>(
             }
         };
 
-        let selected = keep.is_none_or(|keep| keep(&relative));
+        let selected = match select {
+            Select::All => true,
+            Select::Only(wanted) => relative == wanted,
+        };
         match entry_type {
             EntryType::Directory if !selected => {}
             EntryType::Directory => {
@@ -221,6 +234,9 @@ fn unpack_entries<R: Read>(
                 }
                 if !selected || !write_file(&mut entry, dest, &relative, &shown, unpacked)? {
                     continue;
+                }
+                if let Select::Only(_) = select {
+                    return Ok(());
                 }
             }
             EntryType::Symlink | EntryType::Link => {
