@@ -74,6 +74,7 @@ codes! {
     BINARY_FILE = "binary-file", Review, "The archive ships an executable (ELF, PE, Mach-O, WebAssembly).";
     SHEBANG_SCRIPT = "shebang-script", Warn, "The archive ships a script with a #! line.";
     SECRET = "secret", Deny, "A private key, token or password is committed in the asset.";
+    SOURCE_NOT_ANALYSED = "source-not-analysed", Review, "A .rs file was too large or too deeply nested to analyse, so what it does is unknown.";
     SOURCE_UNPARSABLE = "source-unparsable", Warn, "A .rs file does not parse, so it could not be analysed.";
     // policy: rule-set checks over the facts
     LICENSE_NOT_ALLOWED = "license-not-allowed", Deny, "A licence (of the asset or a dependency) is not on the rule set's allow list.";

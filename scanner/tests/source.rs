@@ -119,3 +119,66 @@ fn build_scripts_and_proc_macros_are_reported() {
 fn line_of_file(finding: &Value) -> String {
     finding["location"]["path"].as_str().unwrap().to_owned()
 }
+
+#[test]
+fn a_deeply_nested_source_is_a_finding_not_a_crash() {
+    let sandbox = Sandbox::new();
+    // 3 KB compressed: once enough to overflow syn's stack and abort assay (exit 134).
+    let deep = format!("pub fn f() -> u32 {{ {}1{} }}\n", "(".repeat(50_000), ")".repeat(50_000));
+    let input = sandbox
+        .input("deep.crate", &archive::clean_plus(vec![Raw::file(&format!("{TOP}/src/deep.rs"), deep.as_bytes())]));
+    let output = sandbox.scan(&input, &[]);
+    assert_eq!(exit_code(&output), 3, "{}", String::from_utf8_lossy(&output.stderr));
+    let report = sandbox.report();
+    let not_analysed = findings(&report, "source-not-analysed");
+    assert_eq!(not_analysed.len(), 1, "{not_analysed:?}");
+    assert_eq!(not_analysed[0]["severity"], "review");
+    assert_eq!(not_analysed[0]["location"]["path"], "src/deep.rs");
+    assert!(not_analysed[0]["message"].as_str().unwrap().contains("50001 levels"), "{not_analysed:?}");
+}
+
+#[test]
+fn nesting_just_under_the_limit_is_parsed_and_analysed() {
+    let sandbox = Sandbox::new();
+    // 500 levels inside a function that connects: parsed on the analysis thread's stack, the use is found.
+    let nested = format!(
+        "pub fn f() -> u32 {{ let _ = std::net::TcpStream::connect(\"10.0.0.1:1\"); {}1{} }}\n",
+        "(".repeat(500),
+        ")".repeat(500)
+    );
+    let input = sandbox.input(
+        "nested.crate",
+        &archive::clean_plus(vec![Raw::file(&format!("{TOP}/src/nested.rs"), nested.as_bytes())]),
+    );
+    assert_eq!(exit_code(&sandbox.scan(&input, &[])), 1);
+    let report = sandbox.report();
+    assert!(findings(&report, "source-not-analysed").is_empty());
+    assert_eq!(line(&findings(&report, "undeclared-network")[0]), ("src/nested.rs".to_owned(), 1));
+}
+
+#[test]
+fn a_file_padded_past_the_size_limit_is_never_accepted_unseen() {
+    let sandbox = Sandbox::new();
+    // The same undeclared egress that is rejected in a small file, hidden behind 3 MiB of comment (noise,
+    // so the archive is not refused as a compression bomb first).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: String = (0..3 * 1024 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b"0123456789abcdef"[(state % 16) as usize])
+        })
+        .collect();
+    let padded = format!("pub fn f() {{ let _ = std::net::TcpStream::connect(\"10.0.0.1:1\"); }}\n// {noise}\n");
+    let input = sandbox.input(
+        "padded.crate",
+        &archive::clean_plus(vec![Raw::file(&format!("{TOP}/src/padded.rs"), padded.as_bytes())]),
+    );
+    let code = exit_code(&sandbox.scan(&input, &[]));
+    assert_ne!(code, 0, "a file too large to analyse must not be accepted");
+    let report = sandbox.report();
+    let not_analysed = findings(&report, "source-not-analysed");
+    assert_eq!(not_analysed.len(), 1, "{:#}", report["findings"]);
+    assert!(not_analysed[0]["message"].as_str().unwrap().contains("analysis limit"));
+}

@@ -4,6 +4,7 @@
 
 mod capabilities;
 mod files;
+mod nesting;
 mod secrets;
 
 use std::path::Path;
@@ -14,8 +15,15 @@ pub use capabilities::{Capability, Use};
 
 use crate::asset::{Contract, FilesystemAccess, Manifest};
 
-/// Source files larger than this are not parsed (generated tables); they are still scanned for secrets.
+/// Source files larger than this are not parsed (`source-not-analysed`); they are still scanned for secrets.
 const MAX_PARSED_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Deepest delimiter nesting parsed (`source-not-analysed` beyond): real code stays under ~40 levels.
+const MAX_NESTING: usize = 512;
+
+/// Stack of the analysis thread. `syn` recurses per nesting level (a few KiB a level in a debug build);
+/// 64 MiB holds `MAX_NESTING` many times over. Only touched pages are ever committed.
+const ANALYSIS_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// What source analysis found.
 #[derive(Debug, Default)]
@@ -28,8 +36,26 @@ pub struct SourceFacts {
     pub findings: Vec<Finding>,
 }
 
-/// Analyses every file below `root`.
+/// Analyses every file below `root`, on a thread of its own with a stack sized for [`MAX_NESTING`]: no
+/// source may overflow the stack of the caller (a tokio blocking thread has 2 MiB).
 pub fn analyse(root: &Path) -> SourceFacts {
+    let owned = root.to_owned();
+    let analysis = std::thread::Builder::new()
+        .name("assay-source".to_owned())
+        .stack_size(ANALYSIS_STACK_BYTES)
+        .spawn(move || analyse_files(&owned))
+        .map_err(|err| format!("the analysis thread could not start: {err}"))
+        .and_then(|thread| thread.join().map_err(|_| "the analysis stopped on an internal error".to_owned()));
+    analysis.unwrap_or_else(|why| SourceFacts {
+        findings: vec![
+            Finding::new(&codes::SOURCE_NOT_ANALYSED, format!("the asset's sources were not analysed: {why}"))
+                .help("scan again; if it persists, report it to the marketplace"),
+        ],
+        ..SourceFacts::default()
+    })
+}
+
+fn analyse_files(root: &Path) -> SourceFacts {
     let mut facts = SourceFacts::default();
     for file in files::list(root) {
         let Ok(bytes) = std::fs::read(root.join(&file.relative)) else { continue };
@@ -41,7 +67,15 @@ pub fn analyse(root: &Path) -> SourceFacts {
             );
             continue;
         }
-        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            if file.relative.ends_with(".rs") {
+                facts.findings.push(
+                    Finding::new(&codes::SOURCE_UNPARSABLE, format!("`{}` is not valid UTF-8", file.relative))
+                        .at(Location::file(&file.relative)),
+                );
+            }
+            continue;
+        };
         if text.starts_with("#!") && !file.relative.ends_with(".rs") {
             facts.findings.push(
                 Finding::new(
@@ -52,26 +86,55 @@ pub fn analyse(root: &Path) -> SourceFacts {
             );
         }
         facts.findings.extend(secrets::scan(&file.relative, text));
-        if file.relative.ends_with(".rs") && file.size <= MAX_PARSED_BYTES {
-            facts.rust_files += 1;
-            match syn::parse_file(text) {
-                Ok(ast) => facts.uses.extend(capabilities::find(&file.relative, &ast)),
-                Err(err) => {
-                    let line = u32::try_from(err.span().start().line).unwrap_or(0).max(1);
-                    facts.findings.push(
-                        Finding::new(
-                            &codes::SOURCE_UNPARSABLE,
-                            format!("`{}` does not parse as Rust: {err}", file.relative),
-                        )
-                        .at(Location::file_line(&file.relative, line)),
-                    );
-                }
+        if !file.relative.ends_with(".rs") {
+            continue;
+        }
+        if let Some(finding) = not_analysed(&file.relative, file.size, text) {
+            facts.findings.push(finding);
+            continue;
+        }
+        facts.rust_files += 1;
+        match syn::parse_file(text) {
+            Ok(ast) => facts.uses.extend(capabilities::find(&file.relative, &ast)),
+            Err(err) => {
+                let line = u32::try_from(err.span().start().line).unwrap_or(0).max(1);
+                facts.findings.push(
+                    Finding::new(
+                        &codes::SOURCE_UNPARSABLE,
+                        format!("`{}` does not parse as Rust: {err}", file.relative),
+                    )
+                    .at(Location::file_line(&file.relative, line)),
+                );
             }
         }
     }
     facts.uses.sort();
     facts.uses.dedup();
     facts
+}
+
+/// Why a Rust file is not parsed, as a finding: too large, or nested deeper than `syn` may recurse.
+fn not_analysed(file: &str, size: u64, text: &str) -> Option<Finding> {
+    let (problem, help) = if size > MAX_PARSED_BYTES {
+        (
+            format!("`{file}` is {size} bytes, over the {MAX_PARSED_BYTES}-byte analysis limit"),
+            "split large generated code into smaller files, or leave it out of the package",
+        )
+    } else {
+        let depth = nesting::max_depth(text);
+        if depth <= MAX_NESTING {
+            return None;
+        }
+        (
+            format!("`{file}` nests brackets {depth} levels deep, over the analysis limit of {MAX_NESTING}"),
+            "no real code nests this deep; flatten it",
+        )
+    };
+    Some(
+        Finding::new(&codes::SOURCE_NOT_ANALYSED, format!("{problem}, so what it does was not analysed"))
+            .at(Location::file(file))
+            .help(help),
+    )
 }
 
 /// A use as the rules' facts describe it.
