@@ -91,7 +91,11 @@ pub struct AttestationSettings {
     pub sbom_sha256: Option<String>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Where a VSA's `inputAttestations` point at the detailed report: the second envelope of `report.dsse.json`.
+pub const DETAILED_REPORT_URI: &str = "report.dsse.json#1";
+
+/// Lowercase hex sha256, as in-toto digests are written.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -113,7 +117,7 @@ pub fn attest(report: &AcceptanceReport, settings: &AttestationSettings, key: &S
 
     let mut inputs = vec![ResourceDescriptor {
         name: None,
-        uri: Some("report.dsse.json#1".to_owned()),
+        uri: Some(DETAILED_REPORT_URI.to_owned()),
         digest: BTreeMap::from([("sha256".to_owned(), sha256_hex(&detailed_payload))]),
     }];
     if let Some(sbom) = &settings.sbom_sha256 {

@@ -87,7 +87,7 @@ struct KeyEntry {
     verifier_id: Option<String>,
     not_before: Option<toml::Spanned<String>>,
     not_after: Option<toml::Spanned<String>>,
-    status: KeyStatus,
+    status: toml::Spanned<KeyStatus>,
 }
 
 impl TrustStore {
@@ -141,7 +141,8 @@ impl TrustStore {
                 })
                 .transpose()
         };
-        let mut keys = Vec::new();
+        let mut keys: Vec<TrustedKey> = Vec::new();
+        let mut seen: Vec<(String, usize)> = Vec::new();
         for entry in document.keys {
             let key = parse_public_key(entry.public_key.get_ref()).map_err(|err| {
                 invalid(entry.public_key.span().start, format!("`public-key` is not an Ed25519 SPKI PEM: {err}"))
@@ -153,13 +154,30 @@ impl TrustStore {
                     format!("key id `{}` does not match its public key, whose id is `{actual}`", entry.id.get_ref()),
                 ));
             }
+            // One key, one status: listed twice (say active, then revoked) its meaning would depend on order.
+            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == actual) {
+                return Err(invalid(
+                    entry.id.span().start,
+                    format!("key id `{actual}` is listed twice (first at line {first}); give each key one entry"),
+                ));
+            }
+            seen.push((actual.clone(), line_of(entry.id.span().start)));
+            let status = *entry.status.get_ref();
+            let not_after = time(&entry.not_after, "not-after")?;
+            // A retired key without an end would vouch for backdated reports forever.
+            if status == KeyStatus::Retired && not_after.is_none() {
+                return Err(invalid(
+                    entry.status.span().start,
+                    format!("key `{actual}` is retired but has no `not-after`: say until when its reports stay valid"),
+                ));
+            }
             keys.push(TrustedKey {
                 id: actual,
                 key,
                 verifier_id: entry.verifier_id,
                 not_before: time(&entry.not_before, "not-before")?,
-                not_after: time(&entry.not_after, "not-after")?,
-                status: entry.status,
+                not_after,
+                status,
             });
         }
         Ok(Self { keys })
@@ -187,6 +205,31 @@ mod tests {
         assert_eq!(store.keys.len(), 1);
         assert_eq!(store.keys[0].status, KeyStatus::Active);
         assert!(store.keys[0].not_before.is_some());
+    }
+
+    #[test]
+    fn the_same_key_twice_is_refused_whatever_the_statuses() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        for (first, second) in [("active", "revoked"), ("revoked", "active")] {
+            let text = format!(
+                "{}\n{}",
+                entry(&key).replace("status = \"active\"", &format!("status = \"{first}\"")),
+                entry(&key).replace("status = \"active\"", &format!("status = \"{second}\""))
+            );
+            let err = TrustStore::parse(&text, Path::new("trust.toml")).unwrap_err();
+            assert!(err.to_string().contains("is listed twice (first at line 2)"), "{err}");
+            assert!(err.to_string().starts_with("trust.toml:13:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_retired_key_needs_an_end() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let text = entry(&key).replace("status = \"active\"", "status = \"retired\"");
+        let err = TrustStore::parse(&text, Path::new("trust.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("trust.toml:10:") && err.to_string().contains("no `not-after`"), "{err}");
+        let ended = text.replace("status = \"retired\"", "status = \"retired\"\nnot-after = \"2027-01-01T00:00:00Z\"");
+        assert!(TrustStore::parse(&ended, Path::new("trust.toml")).is_ok());
     }
 
     #[test]

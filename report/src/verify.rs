@@ -6,14 +6,20 @@
 use jiff::Timestamp;
 
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
-use crate::intoto::{Statement, VSA_PREDICATE_TYPE, VerificationSummary};
+use crate::intoto::{
+    DETAILED_REPORT_URI, REPORT_PREDICATE_TYPE, STATEMENT_TYPE, Statement, VSA_PREDICATE_TYPE, VerificationSummary,
+    sha256_hex,
+};
 use crate::trust::{KeyStatus, TrustStore, TrustedKey};
 
 /// What the caller expects the VSA to be about; each `Some` is checked.
 #[derive(Clone, Debug, Default)]
 pub struct Expectations {
-    /// sha256 of the asset file the backend stores.
+    /// sha256 of the asset file the backend stores. Required unless `any_subject` says otherwise: a PASSED
+    /// report of *some* asset proves nothing about this one.
     pub asset_sha256: Option<String>,
+    /// Accept whatever the subject is (the caller says so explicitly, and the result says it was not checked).
+    pub any_subject: bool,
     /// The listing URI.
     pub listing: Option<String>,
     /// The rule-set digest.
@@ -78,6 +84,18 @@ pub enum Untrusted {
     /// Not a VSA.
     #[error("the statement's predicateType is `{0}`, not {VSA_PREDICATE_TYPE}")]
     WrongPredicate(String),
+    /// Not an in-toto Statement v1.
+    #[error("the statement's _type is `{0}`, not {STATEMENT_TYPE}")]
+    WrongStatementType(String),
+    /// Nothing to check the subject against.
+    #[error(
+        "no subject to check: pass the asset's digest (--asset FILE or --subject-sha256 HEX), or accept any \
+         subject explicitly (--any-subject)"
+    )]
+    NoSubjectExpected,
+    /// The detailed report is not the one the VSA vouches for.
+    #[error("the detailed report envelope {0}")]
+    DetailedReportMismatch(String),
     /// The subject is another file.
     #[error("the subject digest is sha256:{actual}, but the asset is sha256:{expected}")]
     SubjectMismatch {
@@ -132,14 +150,22 @@ pub fn verify(envelopes: &[Envelope], trust: &TrustStore, expect: &Expectations)
             None => Untrusted::NoSummary(envelopes.len()),
         });
     };
+    if expect.asset_sha256.is_none() && !expect.any_subject {
+        return Err(Untrusted::NoSubjectExpected);
+    }
 
     let signer = signing_key(envelope, trust)?;
-    if signer.status == KeyStatus::Revoked {
+    // Revoked wins, whichever entry of the store matched first.
+    if trust.keys.iter().any(|key| key.key == signer.key && key.status == KeyStatus::Revoked) {
         return Err(Untrusted::Revoked(signer.id.clone()));
     }
     let statement: Statement<VerificationSummary> =
         serde_json::from_slice(&payload).map_err(|err| Untrusted::Malformed(format!("the VSA payload: {err}")))?;
+    if statement.statement_type != STATEMENT_TYPE {
+        return Err(Untrusted::WrongStatementType(statement.statement_type));
+    }
     let summary = statement.predicate;
+    check_detailed_report(envelopes, &summary, signer)?;
     let time: Timestamp =
         summary.time_verified.parse().map_err(|_| Untrusted::BadTime(summary.time_verified.clone()))?;
     let window =
@@ -186,6 +212,47 @@ pub fn verify(envelopes: &[Envelope], trust: &TrustStore, expect: &Expectations)
         }
     }
     Ok(Verified { passed: summary.verification_result == "PASSED", key_id: signer.id.clone(), summary, subject_sha256 })
+}
+
+/// The detailed report the VSA's `inputAttestations` names (`report.dsse.json#1`) must be among the envelopes,
+/// signed by the same key, an in-toto statement of the report predicate, with exactly the digested payload:
+/// otherwise a genuine VSA could travel with a forged report that says something else.
+fn check_detailed_report(
+    envelopes: &[Envelope],
+    summary: &VerificationSummary,
+    signer: &TrustedKey,
+) -> Result<(), Untrusted> {
+    let Some(expected) = summary
+        .input_attestations
+        .iter()
+        .find(|input| input.uri.as_deref() == Some(DETAILED_REPORT_URI))
+        .and_then(|input| input.digest.get("sha256"))
+    else {
+        return Err(Untrusted::DetailedReportMismatch(format!(
+            "is not named by the VSA's inputAttestations ({DETAILED_REPORT_URI})"
+        )));
+    };
+    let detailed = envelopes.iter().filter(|e| e.payload_type == IN_TOTO_PAYLOAD_TYPE).find_map(|envelope| {
+        let payload = envelope.payload_bytes().ok()?;
+        let statement = serde_json::from_slice::<Statement<serde_json::Value>>(&payload).ok()?;
+        (statement.predicate_type == REPORT_PREDICATE_TYPE).then_some((envelope, payload, statement))
+    });
+    let Some((envelope, payload, statement)) = detailed else {
+        return Err(Untrusted::DetailedReportMismatch("is missing".to_owned()));
+    };
+    let actual = sha256_hex(&payload);
+    if actual != *expected {
+        return Err(Untrusted::DetailedReportMismatch(format!(
+            "has sha256 {actual}, but the VSA vouches for {expected}"
+        )));
+    }
+    if statement.statement_type != STATEMENT_TYPE {
+        return Err(Untrusted::WrongStatementType(statement.statement_type));
+    }
+    if !envelope.is_signed_by(&signer.key) {
+        return Err(Untrusted::DetailedReportMismatch(format!("is not signed by key {}", signer.id)));
+    }
+    Ok(())
 }
 
 /// The trusted key whose signature verifies. Key ids in the envelope only order the search (DSSE says
@@ -276,6 +343,7 @@ mod tests {
     fn expect_all() -> Expectations {
         Expectations {
             asset_sha256: Some("ab".repeat(32)),
+            any_subject: false,
             listing: Some(LISTING.to_owned()),
             policy_sha256: Some("cd".repeat(32)),
         }
@@ -306,7 +374,7 @@ mod tests {
         let mut envelopes = signed(Verdict::Rejected, &key);
         let payload = String::from_utf8(envelopes[0].payload_bytes().unwrap()).unwrap();
         envelopes[0].payload = STANDARD.encode(payload.replace("FAILED", "PASSED"));
-        let err = verify(&envelopes, &store(&key, "status = \"active\""), &Expectations::default()).unwrap_err();
+        let err = verify(&envelopes, &store(&key, "status = \"active\""), &expect_all()).unwrap_err();
         assert!(matches!(err, Untrusted::BadSignature(_)), "{err}");
     }
 
@@ -347,7 +415,7 @@ mod tests {
     #[test]
     fn rotation_with_overlapping_keys_accepts_both() {
         let (old, new) = (key(1), key(2));
-        let mut trust = store(&old, "status = \"retired\"");
+        let mut trust = store(&old, "not-after = \"2027-01-01T00:00:00Z\"\nstatus = \"retired\"");
         trust.keys.extend(store(&new, "status = \"active\"").keys);
         assert!(verify(&signed(Verdict::Accepted, &old), &trust, &expect_all()).unwrap().passed);
         assert!(verify(&signed(Verdict::Accepted, &new), &trust, &expect_all()).unwrap().passed);
@@ -406,6 +474,52 @@ mod tests {
         }
         let err = verify(&envelopes, &store(&trusted, "status = \"active\""), &expect_all()).unwrap_err();
         assert!(matches!(err, Untrusted::BadSignature(_)), "{err}");
+    }
+
+    #[test]
+    fn without_a_subject_to_check_nothing_verifies_unless_any_subject_is_explicit() {
+        let key = key(1);
+        let trust = store(&key, "status = \"active\"");
+        let err = verify(&signed(Verdict::Accepted, &key), &trust, &Expectations::default()).unwrap_err();
+        assert_eq!(err, Untrusted::NoSubjectExpected);
+        let any = Expectations { any_subject: true, ..Expectations::default() };
+        assert!(verify(&signed(Verdict::Accepted, &key), &trust, &any).unwrap().passed);
+    }
+
+    #[test]
+    fn a_forged_detailed_report_beside_a_genuine_vsa_is_refused() {
+        let key = key(1);
+        let trust = store(&key, "status = \"active\"");
+        let genuine = signed(Verdict::Accepted, &key);
+        // Same signer, same subject, another report: its signature verifies, its digest is not the VSA's.
+        let other = signed(Verdict::Rejected, &key);
+        let err = verify(&[genuine[0].clone(), other[1].clone()], &trust, &expect_all()).unwrap_err();
+        assert!(matches!(err, Untrusted::DetailedReportMismatch(ref why) if why.contains("vouches for")), "{err}");
+        let err = verify(&genuine[..1], &trust, &expect_all()).unwrap_err();
+        assert_eq!(err, Untrusted::DetailedReportMismatch("is missing".to_owned()));
+    }
+
+    #[test]
+    fn a_statement_that_is_not_in_toto_v1_is_refused() {
+        let key = key(1);
+        let envelopes = signed(Verdict::Accepted, &key);
+        let payload = String::from_utf8(envelopes[0].payload_bytes().unwrap()).unwrap();
+        let forged = payload.replace(STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1");
+        let resigned = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, forged.as_bytes(), &key);
+        let err =
+            verify(&[resigned, envelopes[1].clone()], &store(&key, "status = \"active\""), &expect_all()).unwrap_err();
+        assert!(matches!(err, Untrusted::WrongStatementType(_)), "{err}");
+    }
+
+    #[test]
+    fn revoked_wins_whichever_entry_matches_first() {
+        let key = key(1);
+        let mut trust = store(&key, "status = \"active\"");
+        let mut revoked = trust.keys[0].clone();
+        revoked.status = KeyStatus::Revoked;
+        trust.keys.push(revoked);
+        let err = verify(&signed(Verdict::Accepted, &key), &trust, &expect_all()).unwrap_err();
+        assert!(matches!(err, Untrusted::Revoked(_)), "{err}");
     }
 
     #[test]

@@ -28,8 +28,15 @@ fn signed_scan(sandbox: &Sandbox, asset: &Path, key: &Path) -> PathBuf {
     sandbox.path("out/report.dsse.json")
 }
 
+/// `assay verify ENVELOPES --trust TRUST EXTRA…`; unless EXTRA names the subject, the subject of the last
+/// scan's report is the one expected (`--subject-sha256`).
 fn verify(sandbox: &Sandbox, envelopes: &Path, trust: &Path, extra: &[&str]) -> Output {
-    sandbox.assay().arg("verify").arg(envelopes).arg("--trust").arg(trust).args(extra).output().unwrap()
+    let mut command = sandbox.assay();
+    command.arg("verify").arg(envelopes).arg("--trust").arg(trust).args(extra);
+    if !extra.iter().any(|arg| ["--asset", "--subject-sha256", "--any-subject"].contains(arg)) {
+        command.arg("--subject-sha256").arg(sandbox.report()["subject"]["sha256"].as_str().unwrap());
+    }
+    command.output().unwrap()
 }
 
 fn openssl() -> Option<&'static str> {
@@ -221,4 +228,39 @@ fn securesystemslib_verifies_every_envelope() {
         return;
     };
     assert!(output.status.success(), "securesystemslib: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn verify_needs_the_subject_or_an_explicit_any_subject() {
+    let sandbox = Sandbox::new();
+    let (key, public) = keygen(&sandbox);
+    let envelopes = signed_scan(&sandbox, &fixture("connectors/echo"), &key);
+    let bare = sandbox.assay().arg("verify").arg(&envelopes).arg("--trust").arg(&public).output().unwrap();
+    assert_eq!(exit_code(&bare), 2, "a PASSED report of some asset proves nothing about this one");
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("--asset"), "{}", String::from_utf8_lossy(&bare.stderr));
+
+    let any = verify(&sandbox, &envelopes, &public, &["--any-subject"]);
+    assert_eq!(exit_code(&any), 0);
+    assert!(String::from_utf8_lossy(&any.stderr).contains("any subject: --any-subject, not checked"));
+
+    let wrong = verify(&sandbox, &envelopes, &public, &["--subject-sha256", &"ab".repeat(32)]);
+    assert_eq!(exit_code(&wrong), 4);
+    let malformed = verify(&sandbox, &envelopes, &public, &["--subject-sha256", "not-hex"]);
+    assert_eq!(exit_code(&malformed), 2);
+}
+
+#[test]
+fn a_genuine_summary_beside_a_forged_detailed_report_is_untrusted() {
+    let sandbox = Sandbox::new();
+    let (key, public) = keygen(&sandbox);
+    let first = std::fs::read(signed_scan(&sandbox, &fixture("connectors/echo"), &key)).unwrap();
+    let second = std::fs::read(signed_scan(&sandbox, &fixture("connectors/echo"), &key)).unwrap();
+    // Both genuine, same key and subject; the second scan's detailed report is not the one the first VSA pins.
+    let (first, second): (Vec<Value>, Vec<Value>) =
+        (serde_json::from_slice(&first).unwrap(), serde_json::from_slice(&second).unwrap());
+    let mixed = sandbox.path("in/mixed.dsse.json");
+    std::fs::write(&mixed, serde_json::to_vec(&[first[0].clone(), second[1].clone()]).unwrap()).unwrap();
+    let output = verify(&sandbox, &mixed, &public, &[]);
+    assert_eq!(exit_code(&output), 4);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("detailed report envelope"));
 }

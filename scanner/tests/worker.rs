@@ -82,6 +82,8 @@ fn submissions_get_their_verdicts_stored_and_published() {
             .arg(dir.join("report.dsse.json"))
             .arg("--trust")
             .arg(sandbox.path("keys/assay-signing.pub"))
+            .arg("--subject-sha256")
+            .arg(serde_json::from_slice::<Value>(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()["subject"]["sha256"].as_str().unwrap())
             .output()
             .unwrap();
         assert!(matches!(exit_code(&verify), 0 | 1), "{}", String::from_utf8_lossy(&verify.stderr));

@@ -11,7 +11,9 @@ use clap::Args;
 
 use super::Outcome;
 
+/// Which asset the report must be about is not optional: a PASSED report of another asset proves nothing.
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["asset", "subject_sha256", "any_subject"])))]
 pub(super) struct VerifyArgs {
     /// report.dsse.json: the JSON array of DSSE envelopes `assay scan --key` writes.
     envelopes: PathBuf,
@@ -21,6 +23,12 @@ pub(super) struct VerifyArgs {
     /// The asset file; its sha256 must equal the VSA's subject digest.
     #[arg(long, value_name = "FILE")]
     asset: Option<PathBuf>,
+    /// The asset's sha256 (hex), when the file is not at hand; must equal the VSA's subject digest.
+    #[arg(long, value_name = "HEX", value_parser = parse_sha256)]
+    subject_sha256: Option<String>,
+    /// Accept a report about any asset (the subject is not checked, and the result says so).
+    #[arg(long)]
+    any_subject: bool,
     /// The listing URI; must equal the VSA's resourceUri.
     #[arg(long, value_name = "URI")]
     listing: Option<String>,
@@ -37,10 +45,11 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             let (digest, _) = sha256_file(path).with_context(|| format!("cannot read {}", path.display()))?;
             Some(digest)
         }
-        None => None,
+        None => args.subject_sha256.clone(),
     };
     let expect = Expectations {
         asset_sha256,
+        any_subject: args.any_subject,
         listing: args.listing.clone(),
         policy_sha256: args.policy_digest.as_ref().map(|d| d.to_ascii_lowercase()),
     };
@@ -52,8 +61,9 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         }
         Ok(verified) => {
             let summary = &verified.summary;
+            let unchecked = if args.any_subject { " (any subject: --any-subject, not checked)" } else { "" };
             let line = format!(
-                "signed by key {} for {} at {}; subject sha256:{}",
+                "signed by key {} for {} at {}; subject sha256:{}{unchecked}",
                 verified.key_id, summary.verifier.id, summary.time_verified, verified.subject_sha256
             );
             if verified.passed {
@@ -64,5 +74,14 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 Ok(Outcome::Problem)
             }
         }
+    }
+}
+
+/// A sha256 in hex, as `--subject-sha256` takes it (lowercased).
+fn parse_sha256(text: &str) -> Result<String, String> {
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!("`{text}` is not a sha256: 64 hexadecimal digits"))
     }
 }
