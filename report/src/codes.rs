@@ -30,6 +30,7 @@ macro_rules! codes {
 codes! {
     // submission: the queue message itself (worker)
     SUBMISSION_INVALID = "submission-invalid", Deny, "The submission message is malformed, or the fetched archive does not match its size or sha256.";
+    CLAIM_MISMATCH = "claim-mismatch", Deny, "The submission claims another name, version or publisher than the archive's manifest and contract say.";
     // intake: the submitted archive itself
     ARCHIVE_UNREADABLE = "archive-unreadable", Deny, "The archive is not a gzip-compressed tar, or it is truncated or corrupt.";
     ARCHIVE_ABSOLUTE_PATH = "archive-absolute-path", Deny, "An archive entry has an absolute path.";

@@ -10,8 +10,8 @@ use assay_report::facts::{AdvisoryFact, FACTS_SCHEMA, Facts};
 use assay_report::intoto::{self, AttestationSettings};
 use assay_report::keys::key_id;
 use assay_report::{
-    AcceptanceReport, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, SignatureStatus, StageRecord,
-    StageStatus, Subject, Tool, render_summary,
+    AcceptanceReport, Finding, LoadMode, Location, REPORT_SCHEMA, SbomSummary, ScanOptions, SignatureStatus,
+    StageRecord, StageStatus, Subject, Tool, codes, render_summary,
 };
 use assay_rules::{JudgedAsset, RuleSet};
 use ed25519_dalek::SigningKey;
@@ -56,6 +56,19 @@ pub struct ScanConfig {
     pub signer: Option<Signer>,
     /// The VSA's `resourceUri`: the listing URI, or the archive URI; the scanned path's `file://` URI otherwise.
     pub resource_uri: Option<String>,
+    /// What the submission says the asset is (the worker's message); the archive must agree.
+    pub claimed: Option<ClaimedAsset>,
+}
+
+/// The identity a submission claims for its archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedAsset {
+    /// Package name.
+    pub name: String,
+    /// Package version.
+    pub version: String,
+    /// The contract's publisher.
+    pub publisher: String,
 }
 
 /// The key and identity reports are signed with.
@@ -88,6 +101,7 @@ impl Default for ScanConfig {
             sbom_timestamp: None,
             signer: None,
             resource_uri: None,
+            claimed: None,
         }
     }
 }
@@ -184,6 +198,7 @@ pub fn scan(
             let loaded = Asset::load(root)?;
             stages.push(record("asset", loaded.manifest.is_some(), clock, None));
             findings.extend(loaded.findings.iter().cloned());
+            findings.extend(config.claimed.as_ref().and_then(|claimed| claim_mismatch(claimed, &loaded)));
 
             progress.stage("audit");
             let clock = Instant::now();
@@ -351,6 +366,31 @@ pub fn scan(
     let resource_uri = config.resource_uri.clone().unwrap_or_else(|| archive_uri(input));
     let envelopes = sign(&report, config, resource_uri);
     Ok(ScanOutput { report, sbom: sbom_output.map(|generated| generated.json), envelopes, facts })
+}
+
+/// A `claim-mismatch` finding when the archive is not what the submission says it is: the listing would
+/// otherwise show one asset's name over another's verdict.
+fn claim_mismatch(claimed: &ClaimedAsset, asset: &Asset) -> Option<Finding> {
+    let manifest = asset.manifest.as_ref()?;
+    let publisher = asset.contract.as_ref().map(|contract| contract.publisher.as_str());
+    let mut differences = Vec::new();
+    if claimed.name != manifest.name {
+        differences.push(format!("name `{}` (Cargo.toml: `{}`)", claimed.name, manifest.name));
+    }
+    if claimed.version != manifest.version {
+        differences.push(format!("version `{}` (Cargo.toml: `{}`)", claimed.version, manifest.version));
+    }
+    if publisher.is_some_and(|publisher| publisher != claimed.publisher) {
+        differences.push(format!("publisher `{}` (contract: `{}`)", claimed.publisher, publisher.unwrap_or_default()));
+    }
+    (!differences.is_empty()).then(|| {
+        Finding::new(
+            &codes::CLAIM_MISMATCH,
+            format!("the submission claims {}, which the archive does not say", differences.join(", ")),
+        )
+        .at(Location::file("Cargo.toml"))
+        .help("submit the archive under the name, version and publisher its manifest and contract declare")
+    })
 }
 
 /// Where intake unpacks, inside the scan's scratch directory (beside `vendor/` and `work/` of the load stage).

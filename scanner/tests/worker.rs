@@ -32,7 +32,7 @@ fn submission(id: &str, archive: &Path, name: &str, version: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "schema": "assay.submission/v1",
         "submission_id": id,
-        "asset": { "name": name, "version": version, "publisher": "tests" },
+        "asset": { "name": name, "version": version, "publisher": "assay-fixtures" },
         "archive": { "uri": format!("file://{}", archive.display()), "sha256": sha256, "size": bytes.len() },
         "listing": format!("https://marketplace.example/listings/{name}"),
         "rules": "default"
@@ -153,6 +153,30 @@ fn a_duplicate_delivery_gives_one_verdict_and_one_stored_report() {
 }
 
 #[test]
+fn a_submission_claiming_another_name_is_rejected_for_it() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("claim");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    // The echo connector's archive, listed as somebody else's asset.
+    broker::publish(&prefix, &[submission("false-claim-0001", &echo, "acme-connector", "1.2.0")]);
+    let reports = broker::wait_for_reports(&store, 1, Duration::from_secs(30));
+    let report: Value = serde_json::from_slice(&std::fs::read(reports[0].join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "rejected");
+    let claim = support::finding(&report, "claim-mismatch");
+    assert_eq!(claim["severity"], "deny");
+    let message = claim["message"].as_str().unwrap();
+    assert!(message.contains("name `acme-connector` (Cargo.toml: `echo-connector`)"), "{message}");
+    assert!(message.contains("version `1.2.0` (Cargo.toml: `1.0.0`)"), "{message}");
+    broker::cleanup(&prefix);
+}
+
+#[test]
 fn a_poison_message_is_dead_lettered_with_its_reason_and_the_worker_goes_on() {
     if !broker::available() {
         return;
@@ -259,7 +283,10 @@ fn the_readme_python_pika_example_submits_and_gets_a_verdict() {
     let (key, echo) = setup(&sandbox);
     let store = sandbox.path("store");
     let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
-    let Some(output) = support::run_python("submit_pika.py", &[echo.as_os_str(), std::ffi::OsStr::new(&prefix)]) else {
+    let Some(output) = support::run_python(
+        "submit_pika.py",
+        &[echo.as_os_str(), std::ffi::OsStr::new(&prefix), std::ffi::OsStr::new("assay-fixtures")],
+    ) else {
         return;
     };
     assert!(output.status.success(), "pika example: {}", String::from_utf8_lossy(&output.stderr));

@@ -15,7 +15,7 @@ use super::fetch::{self, FetchError};
 use super::message::{self, Refused, Submission};
 use super::store::{Commit, Stored};
 use super::{Shared, publish};
-use crate::pipeline::{self, ScanOutput};
+use crate::pipeline::{self, ClaimedAsset, ScanOutput};
 
 /// Handles one delivery; never panics on its content.
 pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: &Channel) {
@@ -124,6 +124,11 @@ fn fetch_and_scan(submission: &Submission, shared: &Shared) -> Result<ScanOutput
     })?;
     let mut config = shared.config.scan.clone();
     config.resource_uri = Some(submission.listing.clone().unwrap_or_else(|| submission.archive.uri.clone()));
+    config.claimed = Some(ClaimedAsset {
+        name: submission.asset.name.clone(),
+        version: submission.asset.version.clone(),
+        publisher: submission.asset.publisher.clone(),
+    });
     let output = pipeline::scan(&fetched.path, &shared.db, &shared.rules, &config, &mut ())
         .map_err(|err| ScanFailure::Retry(format!("{err}")))?;
     if output.report.subject.sha256 != submission.archive.sha256 {

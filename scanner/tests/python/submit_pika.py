@@ -1,6 +1,6 @@
 """The README's Python example: submit an asset to Assay with pika and wait for its verdict.
 
-Usage: submit_pika.py ASSET [PREFIX]   (prints the verdict; exit 3 when pika is missing)
+Usage: submit_pika.py ASSET [PREFIX [PUBLISHER]]   (prints the verdict; exit 3 when pika is missing)
 """
 import hashlib
 import json
@@ -16,12 +16,13 @@ except ImportError as err:  # the Rust test decides whether that is a skip or a 
 
 asset = os.path.abspath(sys.argv[1])
 prefix = sys.argv[2] if len(sys.argv) > 2 else "assay"
+publisher = sys.argv[3] if len(sys.argv) > 3 else "acme"  # must be the asset contract's publisher
 data = open(asset, "rb").read()
 name, version = os.path.basename(asset).removesuffix(".crate").rsplit("-", 1)
 submission = {
     "schema": "assay.submission/v1",
     "submission_id": str(uuid.uuid4()),
-    "asset": {"name": name, "version": version, "publisher": "acme"},
+    "asset": {"name": name, "version": version, "publisher": publisher},
     "archive": {"uri": "file://" + asset, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)},
     "listing": f"https://marketplace.example/listings/{name}",
     "rules": "default",
