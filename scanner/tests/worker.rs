@@ -177,6 +177,38 @@ fn a_submission_claiming_another_name_is_rejected_for_it() {
 }
 
 #[test]
+fn the_same_id_with_another_archive_gets_no_second_verdict() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("one-id");
+    let (key, echo) = setup(&sandbox);
+    let demo = sandbox.input("demo-0.1.0.crate", &hostile_archive::clean());
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--concurrency", "1"]);
+    let mut other: Value = serde_json::from_slice(&submission("one-id-0001", &demo, "demo", "0.1.0")).unwrap();
+    other["asset"]["publisher"] = Value::from("tests");
+    broker::publish(
+        &prefix,
+        &[submission("one-id-0001", &echo, "echo-connector", "1.0.0"), serde_json::to_vec(&other).unwrap()],
+    );
+    let dlq = format!("{prefix}.submissions.dlq");
+    let mut dead = Vec::new();
+    support::poll(Duration::from_secs(30), || {
+        dead.extend(broker::drain(&dlq));
+        !dead.is_empty()
+    });
+    let reason = support::broker_header(&dead[0], "x-assay-error");
+    assert!(reason.contains("already belongs to echo-connector 1.0.0"), "{reason}");
+    assert_eq!(broker::stored_reports(&store).len(), 1, "one report for the id");
+    let published = broker::drain(&format!("{prefix}.reports.all"));
+    assert_eq!(published.len(), 1, "one verdict for the id");
+    broker::cleanup(&prefix);
+}
+
+#[test]
 fn a_poison_message_is_dead_lettered_with_its_reason_and_the_worker_goes_on() {
     if !broker::available() {
         return;

@@ -61,6 +61,12 @@ async fn submission_outcome(
     publisher: &Channel,
 ) -> Result<(), String> {
     let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
+    // One verdict per id, whatever name and version this message gives it.
+    let claim = shared.store.claim_of(id).map_err(|err| format!("cannot read the store: {err}"))?;
+    if let Some((owner_name, owner_version)) = claim.filter(|(n, v)| (n, v) != (name, version)) {
+        return dead_letter_only(&claimed_by_another(id, &owner_name, &owner_version), delivery, shared, publisher)
+            .await;
+    }
     let stored = shared.store.lookup(name, version, id).map_err(|err| format!("cannot read the store: {err}"))?;
     if let Some(stored) = stored {
         let rules = shared.rules.identity();
@@ -107,8 +113,23 @@ async fn submission_outcome(
             info!(verdict = %stored.report.verdict, "another worker stored this submission first; publishing its report");
             stored
         }
+        Commit::ClaimedByAnother(owner_name, owner_version) => {
+            let refused = claimed_by_another(id, &owner_name, &owner_version);
+            return dead_letter_only(&refused, delivery, shared, publisher).await;
+        }
     };
     publish_stored(&stored, id, shared, publisher).await
+}
+
+/// The refusal of a message whose id already belongs to another asset: dead-lettered, no second verdict.
+fn claimed_by_another(id: &str, owner_name: &str, owner_version: &str) -> Refused {
+    Refused {
+        submission_id: Some(id.to_owned()),
+        reason: format!(
+            "submission id {id} already belongs to {owner_name} {owner_version}, which has (or is getting) its \
+             verdict; this message gets none: submit under a new id"
+        ),
+    }
 }
 
 enum ScanFailure {
@@ -167,14 +188,20 @@ async fn refuse(
         config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
         let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
         shared.metrics.scanned(&output.report);
-        let stored = match shared
+        match shared
             .store
             .commit(&name, &version, id, &output)
             .map_err(|err| format!("cannot store the report: {err}"))?
         {
-            Commit::Stored(stored) | Commit::AlreadyStored(stored) => stored,
-        };
-        publish_stored(&stored, id, shared, publisher).await?;
+            Commit::Stored(stored) | Commit::AlreadyStored(stored) => {
+                publish_stored(&stored, id, shared, publisher).await?
+            }
+            Commit::ClaimedByAnother(owner_name, owner_version) => {
+                let taken = claimed_by_another(id, &owner_name, &owner_version);
+                let reason = format!("{}; besides, {}", refused.reason, taken.reason);
+                return dead_letter_only(&Refused { reason, ..taken }, delivery, shared, publisher).await;
+            }
+        }
     }
     dead_letter_only(refused, delivery, shared, publisher).await
 }

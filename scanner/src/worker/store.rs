@@ -1,6 +1,10 @@
 //! The report store: `STORE/<name>/<version>/<submission id>/`, each report written to a temporary
 //! directory and renamed into place, so a reader (or a second worker) never sees half a report, and
 //! the first complete report of a submission is the only one.
+//!
+//! A submission id is claimed once, whatever name and version a message gives it: `STORE/.by-id/<id>` is
+//! created exclusively and names the one folder that id may have. A second message with the same id and
+//! another asset gets no second verdict.
 
 use std::fs;
 use std::io;
@@ -34,7 +38,12 @@ pub enum Commit {
     Stored(Stored),
     /// Another report of the same submission got there first; it is the one that counts.
     AlreadyStored(Stored),
+    /// The id is claimed by another asset (`name version`): nothing was stored.
+    ClaimedByAnother(String, String),
 }
+
+/// Where a submission id's claim lives, beside the asset folders (a name never starts with `.`).
+const CLAIMS_DIR: &str = ".by-id";
 
 impl ReportStore {
     /// A store rooted at `root`.
@@ -45,6 +54,42 @@ impl ReportStore {
     /// The directory of a submission's report.
     pub fn dir(&self, name: &str, version: &str, submission_id: &str) -> PathBuf {
         self.root.join(name).join(version).join(submission_id)
+    }
+
+    /// The name and version a submission id is claimed for, if it is.
+    pub fn claim_of(&self, submission_id: &str) -> io::Result<Option<(String, String)>> {
+        match fs::read_to_string(self.root.join(CLAIMS_DIR).join(submission_id)) {
+            Ok(text) => {
+                let mut lines = text.lines();
+                match (lines.next(), lines.next()) {
+                    (Some(name), Some(version)) => Ok(Some((name.to_owned(), version.to_owned()))),
+                    _ => Err(io::Error::other(format!("the claim of {submission_id} is unreadable"))),
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Claims `submission_id` for `name`/`version`: `Ok(None)` when it is (now, or already) theirs, else the
+    /// name and version it belongs to. Exclusive creation decides between two workers.
+    fn claim(&self, name: &str, version: &str, submission_id: &str) -> io::Result<Option<(String, String)>> {
+        let dir = self.root.join(CLAIMS_DIR);
+        fs::create_dir_all(&dir)?;
+        match fs::OpenOptions::new().write(true).create_new(true).open(dir.join(submission_id)) {
+            Ok(mut file) => {
+                io::Write::write_all(&mut file, format!("{name}\n{version}\n").as_bytes())?;
+                file.sync_all()?;
+                Ok(None)
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                let owner = self.claim_of(submission_id)?;
+                Ok(owner.filter(|(owner_name, owner_version)| {
+                    (owner_name.as_str(), owner_version.as_str()) != (name, version)
+                }))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The stored report of a submission, if any.
@@ -67,6 +112,9 @@ impl ReportStore {
         fs::create_dir_all(parent)?;
         let staging = tempfile::Builder::new().prefix(".staging-").tempdir_in(parent)?;
         write_report(output, staging.path()).map_err(io::Error::other)?;
+        if let Some((owner_name, owner_version)) = self.claim(name, version, submission_id)? {
+            return Ok(Commit::ClaimedByAnother(owner_name, owner_version));
+        }
         // rename(2) onto an existing non-empty directory fails: exactly one writer wins.
         match fs::rename(staging.path(), &dir) {
             Ok(()) => {
