@@ -18,6 +18,7 @@ start_workers() { # N PREFIX
   for i in $(seq 1 "$1"); do
     ASSAY_OFFLINE=true ASSAY_CACHE_DIR="$work/cache" "$assay" worker --prefix "$2" --key "$work/keys/assay-signing.key" \
       --store "$work/store-$2" --advisory-db fixtures/advisory-db --concurrency 2 --log-format json --no-load \
+      --archive-root "$work" \
       >/dev/null 2>"$work/worker-$2-$i.log" &
     pids+=($!)
   done

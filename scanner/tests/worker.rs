@@ -411,7 +411,7 @@ fn an_archive_is_fetched_over_http() {
         }
     });
     let store = sandbox.path("store");
-    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--allow-private-fetch"]);
     let mut message: Value =
         serde_json::from_slice(&submission("over-http-0001", &echo, "echo-connector", "1.0.0")).unwrap();
     message["archive"]["uri"] = Value::from(format!("http://127.0.0.1:{port}/uploads/echo-connector-1.0.0.crate"));
@@ -448,5 +448,103 @@ fn sigterm_finishes_the_scan_in_flight_acks_it_and_exits_0() {
     assert!(stopping < stored, "SIGTERM arrived mid-scan and the scan still completed:\n{text}");
     // Acked: nothing is left to redeliver.
     assert!(broker::drain(&format!("{prefix}.submissions")).is_empty());
+    broker::cleanup(&prefix);
+}
+
+/// Publishes `message` and returns the x-assay-error of its dead letter and the report published for it.
+fn refused_with(prefix: &str, store: &Path, message: Value) -> (String, Value) {
+    broker::publish(prefix, &[serde_json::to_vec(&message).unwrap()]);
+    let dlq = format!("{prefix}.submissions.dlq");
+    let mut dead = Vec::new();
+    support::poll(Duration::from_secs(30), || {
+        dead.extend(broker::drain(&dlq));
+        !dead.is_empty()
+    });
+    let reports = broker::wait_for_reports(store, 1, Duration::from_secs(30));
+    let report: Value = serde_json::from_slice(&std::fs::read(reports[0].join("report.json")).unwrap()).unwrap();
+    (support::broker_header(&dead[0], "x-assay-error"), report)
+}
+
+#[test]
+fn file_uris_outside_the_archive_root_or_not_regular_files_are_refused_telling_nothing() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("confined");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--concurrency", "1"]);
+
+    // A host file outside the archive root (as the signing key would be): its size and digest go nowhere.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let secret = elsewhere.path().join("host-secret.key");
+    std::fs::write(&secret, "not for publishers").unwrap();
+    let digest = support::registry::sha256(b"not for publishers");
+    let mut message: Value =
+        serde_json::from_slice(&submission("outside-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    message["archive"]["uri"] = Value::from(format!("file://{}", secret.display()));
+    let (reason, report) = refused_with(&prefix, &store, message);
+    assert!(reason.contains("not name a file under the worker's archive root"), "{reason}");
+    let published = serde_json::to_string(&report).unwrap();
+    assert!(!published.contains(&digest) && !reason.contains(&digest), "the file's digest leaked");
+    assert!(!published.contains("\"size\":18"), "the file's size leaked: {published}");
+    broker::cleanup(&prefix);
+
+    // A FIFO under the root: opened without blocking, refused as not a regular file.
+    let prefix = broker::prefix("fifo");
+    let store = sandbox.path("store-fifo");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker-fifo.log"), &[]);
+    let fifo = sandbox.path("in/pipe.crate");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let mut message: Value =
+        serde_json::from_slice(&submission("fifo-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    message["archive"]["uri"] = Value::from(format!("file://{}", fifo.display()));
+    let (reason, _) = refused_with(&prefix, &store, message);
+    assert!(reason.contains("not name a regular file"), "{reason}");
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn http_archives_on_private_addresses_or_redirected_elsewhere_are_refused() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let (key, echo) = setup(&sandbox);
+    let bytes = std::fs::read(&echo).unwrap();
+    let target = support::registry::Registry::start(std::collections::HashMap::from([(
+        "/crates/echo.crate".to_owned(),
+        support::registry::Answer::Bytes(bytes),
+    )]));
+    let hop = support::registry::Registry::start(std::collections::HashMap::from([(
+        "/crates/echo.crate".to_owned(),
+        support::registry::Answer::Redirect(format!("{}/echo.crate", target.url)),
+    )]));
+
+    // Loopback without --allow-private-fetch: refused after resolution, nothing requested.
+    let prefix = broker::prefix("private");
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    let mut message: Value =
+        serde_json::from_slice(&submission("private-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    message["archive"]["uri"] = Value::from(format!("{}/echo.crate", target.url));
+    let (reason, _) = refused_with(&prefix, &store, message);
+    assert!(reason.contains("resolves to 127.0.0.1"), "{reason}");
+    assert!(target.requests().is_empty());
+    broker::cleanup(&prefix);
+
+    // Allowed to fetch from loopback, but a redirect to another origin (another port) is refused.
+    let prefix = broker::prefix("redirect");
+    let store = sandbox.path("store-redirect");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker-redirect.log"), &["--allow-private-fetch"]);
+    let mut message: Value =
+        serde_json::from_slice(&submission("redirect-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    message["archive"]["uri"] = Value::from(format!("{}/echo.crate", hop.url));
+    let (reason, _) = refused_with(&prefix, &store, message);
+    assert!(reason.contains("redirects to another origin"), "{reason}");
+    assert!(target.requests().is_empty(), "the redirect was not followed");
     broker::cleanup(&prefix);
 }

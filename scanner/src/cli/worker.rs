@@ -8,7 +8,7 @@ use anyhow::Context;
 use assay_load_runner::TimeSpan;
 use assay_scanner::pipeline::Signer;
 use assay_scanner::stages::audit::AdvisoryDatabase;
-use assay_scanner::worker::{self, FetchLimits, Metrics, Topology, WorkerConfig};
+use assay_scanner::worker::{self, FetchPolicy, Metrics, Topology, WorkerConfig};
 use clap::{Args, ValueEnum};
 
 use super::Outcome;
@@ -53,6 +53,14 @@ pub(super) struct WorkerArgs {
     /// Timeout of an http(s) archive download.
     #[arg(long, value_name = "TIME", default_value = "60s")]
     fetch_timeout: TimeSpan,
+    /// file:// archives are fetched only when they are regular files below this directory (links are not
+    /// followed out of it); without it, file:// URIs are refused.
+    #[arg(long, value_name = "DIR", env = "ASSAY_ARCHIVE_ROOT", hide_env_values = true)]
+    archive_root: Option<PathBuf>,
+    /// Let http(s) archives come from loopback, private, link-local and multicast addresses (tests, a
+    /// private mirror); by default only public addresses are fetched from.
+    #[arg(long)]
+    allow_private_fetch: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
@@ -100,6 +108,14 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
     downloads.timeout = downloads.timeout.min(args.scan_timeout.0 / 4);
     let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
     let rules = args.pipeline.rule_set()?;
+    // Canonical, so a file's resolved path can be compared with it.
+    let archive_root = match &args.archive_root {
+        Some(root) => Some(
+            std::fs::canonicalize(root)
+                .with_context(|| format!("--archive-root {} is not a directory", root.display()))?,
+        ),
+        None => None,
+    };
     let config = WorkerConfig {
         amqp: args.amqp.clone(),
         topology: Topology::new(&args.prefix, args.delivery_limit),
@@ -108,7 +124,12 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         prefetch: args.prefetch.unwrap_or_else(|| u16::try_from(args.concurrency.max(1) * 2).unwrap_or(u16::MAX)),
         scan_timeout: args.scan_timeout.0,
         shutdown_timeout: args.shutdown_timeout.0,
-        fetch: FetchLimits { max_bytes: scan.limits.max_archive_bytes, timeout: args.fetch_timeout.0 },
+        fetch: FetchPolicy {
+            max_bytes: scan.limits.max_archive_bytes,
+            timeout: args.fetch_timeout.0,
+            archive_root,
+            allow_private: args.allow_private_fetch,
+        },
         scan,
     };
     let runtime =

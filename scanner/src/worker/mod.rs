@@ -1,6 +1,7 @@
 //! The RabbitMQ worker: consumes submissions, scans them, stores and publishes signed reports, and acks
 //! only after both. At-least-once delivery plus an idempotent store give one verdict per submission.
 
+mod address;
 mod fetch;
 pub mod message;
 pub mod metrics;
@@ -22,7 +23,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-pub use fetch::FetchLimits;
+pub use fetch::FetchPolicy;
 pub use metrics::Metrics;
 pub use topology::Topology;
 
@@ -46,7 +47,7 @@ pub struct WorkerConfig {
     /// How long shutdown waits for in-flight scans.
     pub shutdown_timeout: Duration,
     /// Fetch bounds.
-    pub fetch: FetchLimits,
+    pub fetch: FetchPolicy,
     /// The scan configuration (its signer is required).
     pub scan: ScanConfig,
 }

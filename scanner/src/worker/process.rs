@@ -139,7 +139,7 @@ enum ScanFailure {
 
 fn fetch_and_scan(submission: &Submission, shared: &Shared) -> Result<ScanOutput, ScanFailure> {
     let scratch = shared.config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
-    let fetched = fetch::fetch(&submission.archive, &scratch, shared.config.fetch).map_err(|err| match err {
+    let fetched = fetch::fetch(&submission.archive, &scratch, &shared.config.fetch).map_err(|err| match err {
         FetchError::Retryable(reason) => ScanFailure::Retry(reason),
         FetchError::Mismatch(reason) => ScanFailure::Refuse(reason),
     })?;

@@ -124,6 +124,9 @@ impl Worker {
             .arg("--key")
             .arg(key)
             .args(["--offline", "--delivery-limit", "5"])
+            // The test's own directory holds the archives its messages name.
+            .arg("--archive-root")
+            .arg(store.parent().unwrap())
             .args(extra)
             .env("ASSAY_CACHE_DIR", store.with_extension("cache"))
             .env("ASSAY_NO_LOAD", "true")

@@ -19,6 +19,8 @@ pub enum Answer {
     Bytes(Vec<u8>),
     /// This many 503s, then 200 with the bytes.
     FlakyThen(usize, Vec<u8>),
+    /// 302 to this location.
+    Redirect(String),
 }
 
 /// A running registry; its thread serves until the test process ends.
@@ -45,7 +47,12 @@ impl Registry {
                 let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
                 seen.lock().unwrap().push(path.clone());
                 let mut answers = answers.lock().unwrap();
+                let mut location = String::new();
                 let (status, body) = match answers.get_mut(&path) {
+                    Some(Answer::Redirect(to)) => {
+                        location = format!("location: {to}\r\n");
+                        ("302 Found", Vec::new())
+                    }
                     Some(Answer::Bytes(bytes)) => ("200 OK", bytes.clone()),
                     Some(Answer::FlakyThen(failures, bytes)) if *failures > 0 => {
                         *failures -= 1;
@@ -56,7 +63,7 @@ impl Registry {
                     None => ("404 Not Found", Vec::new()),
                 };
                 let head = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\ncontent-type: application/gzip\r\ncontent-length: {}\r\n{location}connection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
