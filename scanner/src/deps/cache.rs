@@ -77,7 +77,10 @@ impl CrateCache {
         };
         let parent = path.parent().unwrap_or(&self.dir);
         let write_error = |source| CacheError::Write { path: parent.to_owned(), source };
-        fs::create_dir_all(parent).map_err(write_error)?;
+        // Private: what is being downloaded is nobody else's business on a shared machine.
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+            .create(parent)
+            .map_err(write_error)?;
         let mut temporary = tempfile::Builder::new().prefix(".part-").tempfile_in(parent).map_err(write_error)?;
         let (size, actual) = copy_hashed(source, temporary.as_file_mut(), limit, parent)?;
         if size > limit {

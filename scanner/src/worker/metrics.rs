@@ -119,15 +119,35 @@ impl Metrics {
     }
 }
 
+/// Bounds of the metrics endpoint: a client that connects and says nothing, or many of them, must not pin
+/// a worker's memory or tasks.
+#[derive(Clone, Copy, Debug)]
+pub struct ServeLimits {
+    /// Connections served at once; more are closed on accept.
+    pub connections: usize,
+    /// Time to send the request and to take the answer.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self { connections: 16, timeout: std::time::Duration::from_secs(5) }
+    }
+}
+
 /// Serves `GET /metrics` on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
+pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>, limits: ServeLimits) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.connections));
     loop {
         let Ok((mut stream, _)) = listener.accept().await else { continue };
+        // Over the cap the connection is dropped at once: scrapers retry, floods do not accumulate.
+        let Ok(slot) = std::sync::Arc::clone(&slots).try_acquire_owned() else { continue };
         let metrics = std::sync::Arc::clone(&metrics);
         tokio::spawn(async move {
+            let _slot = slot;
             // A request line and headers fit in 4 KiB; nothing else is read.
             let mut request = vec![0u8; 4096];
-            let Ok(n) = stream.read(&mut request).await else { return };
+            let Ok(Ok(n)) = tokio::time::timeout(limits.timeout, stream.read(&mut request)).await else { return };
             let request = String::from_utf8_lossy(&request[..n]);
             let response = if request.starts_with("GET /metrics ") {
                 let body = metrics.render();
@@ -138,7 +158,45 @@ pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
             } else {
                 "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
             };
-            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = tokio::time::timeout(limits.timeout, stream.write_all(response.as_bytes())).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Reads until the server closes the connection (0 bytes), failing after `within`.
+    async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+        let mut buffer = [0u8; 64];
+        matches!(tokio::time::timeout(within, stream.read(&mut buffer)).await, Ok(Ok(0) | Err(_)))
+    }
+
+    #[test]
+    fn silent_clients_are_dropped_and_connections_are_capped() {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+            let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+            let limits = ServeLimits { connections: 2, timeout: Duration::from_millis(200) };
+            tokio::spawn(serve(listener, std::sync::Arc::new(Metrics::default()), limits));
+            let connect = || tokio::net::TcpStream::connect(address);
+            let (mut first, mut second) =
+                (connect().await.unwrap_or_else(|e| panic!("{e}")), connect().await.unwrap_or_else(|e| panic!("{e}")));
+            // Both slots are held by silent clients: a third is closed without being served.
+            let mut third = connect().await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(closed_within(&mut third, Duration::from_secs(5)).await, "over the cap, closed at once");
+            // The silent ones are dropped at the read timeout, and their slots serve again.
+            assert!(closed_within(&mut first, Duration::from_secs(5)).await);
+            assert!(closed_within(&mut second, Duration::from_secs(5)).await);
+            let mut client = connect().await.unwrap_or_else(|e| panic!("{e}"));
+            client.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").await.unwrap_or_else(|e| panic!("{e}"));
+            let mut answer = Vec::new();
+            let _ = client.read_to_end(&mut answer).await;
+            assert!(String::from_utf8_lossy(&answer).contains("assay_scans_total"));
         });
     }
 }
