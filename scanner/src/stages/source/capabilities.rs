@@ -1,10 +1,18 @@
 //! Finds what code does by the paths it calls: a heuristic over the syntax tree, not a type check.
 //!
 //! A call is matched by the last two segments of its path (`TcpStream::connect`, `fs::write`), so it is
-//! found whether the code wrote `std::net::TcpStream::connect` or imported `TcpStream` first; client
-//! crates (`reqwest`, `ureq`, …) are matched by any path that starts with them.
+//! found whether the code wrote `std::net::TcpStream::connect` or imported `TcpStream` first; names brought
+//! in by `use` (renamed, single-segment, glob) are resolved to their paths first; client crates (`reqwest`,
+//! `ureq`, …) are matched by any path that starts with them.
+//!
+//! Macro bodies are not Rust syntax to `syn`, so they (and attribute arguments) are scanned token by token
+//! for the same paths, for `unsafe`, and for `link`: code moved into a `macro_rules!` body, or into the
+//! arguments of any macro call, is seen as well. `asm!`, `global_asm!` and `naked_asm!` are unsafe.
+
+use std::collections::HashMap;
 
 use assay_report::Location;
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use syn::visit::{self, Visit};
 
 /// What a use lets the code do.
@@ -110,14 +118,72 @@ const CLIENT_CRATES: &[&str] =
 
 /// Finds capability uses in one parsed file.
 pub fn find(file: &str, ast: &syn::File) -> Vec<Use> {
-    let mut finder = Finder { file, uses: Vec::new() };
+    let mut imports = Imports::default();
+    imports.visit_file(ast);
+    let mut finder = Finder { file, uses: Vec::new(), imports };
     finder.visit_file(ast);
     finder.uses
+}
+
+/// What a file's `use` items bring into scope (file-wide; scopes are not told apart, which can only add
+/// matches): each local name's full path, and the modules glob-imported.
+#[derive(Default)]
+struct Imports {
+    names: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
+}
+
+impl Imports {
+    fn add(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>) {
+        match tree {
+            syn::UseTree::Path(path) => {
+                prefix.push(path.ident.to_string());
+                self.add(&path.tree, prefix);
+                prefix.pop();
+            }
+            syn::UseTree::Name(name) => self.name(name.ident.to_string(), &name.ident.to_string(), prefix),
+            syn::UseTree::Rename(rename) => self.name(rename.rename.to_string(), &rename.ident.to_string(), prefix),
+            syn::UseTree::Glob(_) => self.globs.push(prefix.clone()),
+            syn::UseTree::Group(group) => group.items.iter().for_each(|item| self.add(item, prefix)),
+        }
+    }
+
+    /// `local` names `prefix::item` (`self` names the prefix itself).
+    fn name(&mut self, local: String, item: &str, prefix: &[String]) {
+        let mut path = prefix.to_vec();
+        if item != "self" {
+            path.push(item.to_owned());
+        }
+        let local = if local == "self" { prefix.last().cloned().unwrap_or_default() } else { local };
+        self.names.insert(local, path);
+    }
+
+    /// The paths `names` may stand for: as written, with an imported first name expanded, and a single
+    /// name under each glob-imported module.
+    fn candidates(&self, names: &[String]) -> Vec<Vec<String>> {
+        let mut candidates = vec![names.to_vec()];
+        if let Some((first, rest)) = names.split_first()
+            && let Some(full) = self.names.get(first)
+        {
+            candidates.push(full.iter().chain(rest).cloned().collect());
+        }
+        if let [single] = names {
+            candidates.extend(self.globs.iter().map(|glob| glob.iter().chain([single]).cloned().collect()));
+        }
+        candidates
+    }
+}
+
+impl<'ast> Visit<'ast> for Imports {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        self.add(&item.tree, &mut Vec::new());
+    }
 }
 
 struct Finder<'f> {
     file: &'f str,
     uses: Vec<Use>,
+    imports: Imports,
 }
 
 impl Finder<'_> {
@@ -129,16 +195,138 @@ impl Finder<'_> {
     fn call(&mut self, path: &syn::Path, first_arg: Option<&syn::Expr>) {
         let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         let span = path.segments.first().map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
-        if let [.., owner, function] = names.as_slice()
-            && let Some((_, _, capability)) = CALLS.iter().find(|(o, f, _)| o == owner && f == function)
-        {
-            let env_name = (*capability == Capability::Env).then(|| literal(first_arg)).flatten();
-            let detail = match &env_name {
-                Some(name) => format!("{}(\"{name}\")", names.join("::")),
-                None => names.join("::"),
-            };
-            self.push(span, *capability, detail, env_name);
+        self.call_names(&names, span, literal(first_arg));
+    }
+
+    /// Records the capability a call path names, after resolving imports; `argument` is its first argument
+    /// when that is a string literal (the variable of `env::var`).
+    fn call_names(&mut self, names: &[String], span: proc_macro2::Span, argument: Option<String>) {
+        for candidate in self.imports.candidates(names) {
+            if let [.., owner, function] = candidate.as_slice()
+                && let Some((_, _, capability)) = CALLS.iter().find(|(o, f, _)| o == owner && f == function)
+            {
+                let env_name = (*capability == Capability::Env).then_some(argument).flatten();
+                let detail = match &env_name {
+                    Some(name) => format!("{}(\"{name}\")", names.join("::")),
+                    None => names.join("::"),
+                };
+                self.push(span, *capability, detail, env_name);
+                return;
+            }
         }
+    }
+
+    /// A client crate's path (or hyper's client side) is outbound network use.
+    fn client_crate(&mut self, names: &[String], span: proc_macro2::Span) {
+        let first = self.imports.candidates(names).into_iter().find_map(|candidate| {
+            let hyper_client = candidate.first().is_some_and(|s| s == "hyper")
+                && candidate.iter().any(|s| s == "client" || s == "Client");
+            let client = candidate.first().is_some_and(|s| CLIENT_CRATES.contains(&s.as_str()));
+            (client || hyper_client).then_some(candidate)
+        });
+        if first.is_some() {
+            self.push(span, Capability::Network, names.join("::"), None);
+        }
+    }
+
+    /// Records what a compiler built-in macro does; `false` for any other macro (its tokens are scanned).
+    fn builtin_macro(&mut self, name: &str, span: proc_macro2::Span, argument: Option<String>) -> bool {
+        match name {
+            "env" | "option_env" => self.push(span, Capability::Env, format!("{name}!"), argument),
+            "include_bytes" | "include_str" => {
+                if let Some(path) = argument.filter(|p| p.starts_with('/') || p.starts_with("..")) {
+                    self.push(span, Capability::IncludeOutsideSrc, format!("{name}!(\"{path}\")"), None);
+                }
+            }
+            "asm" | "global_asm" | "naked_asm" => self.push(span, Capability::Unsafe, format!("{name}!"), None),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Scans tokens syn does not parse (macro bodies and arguments, attribute arguments) for the same
+    /// paths, `unsafe` and `link`.
+    fn scan_tokens(&mut self, tokens: TokenStream) {
+        let mut path: Vec<String> = Vec::new();
+        let mut start = proc_macro2::Span::call_site();
+        let mut joined = false;
+        let mut trees = tokens.into_iter().peekable();
+        while let Some(tree) = trees.next() {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    let name = ident.to_string();
+                    if !joined {
+                        self.flush(&mut path, start, None);
+                        start = ident.span();
+                    }
+                    joined = false;
+                    match name.as_str() {
+                        "unsafe" => self.push(
+                            ident.span(),
+                            Capability::Unsafe,
+                            "unsafe (in a macro or attribute)".to_owned(),
+                            None,
+                        ),
+                        "link" if matches!(trees.peek(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis) =>
+                        {
+                            self.push(
+                                ident.span(),
+                                Capability::Ffi,
+                                "link(…) (in a macro or attribute)".to_owned(),
+                                None,
+                            );
+                        }
+                        _ => path.push(name),
+                    }
+                }
+                TokenTree::Punct(punct) if punct.as_char() == ':' && punct.spacing() == Spacing::Joint => {
+                    if matches!(trees.peek(), Some(TokenTree::Punct(next)) if next.as_char() == ':') {
+                        trees.next();
+                        joined = true;
+                    }
+                }
+                TokenTree::Group(group) => {
+                    // `path(…)`: the group is the call's arguments; a leading string literal is its first.
+                    let argument =
+                        (group.delimiter() == Delimiter::Parenthesis).then(|| first_string(&group.stream())).flatten();
+                    self.flush(&mut path, start, argument);
+                    joined = false;
+                    self.scan_tokens(group.stream());
+                }
+                // `name!(…)` inside tokens: a macro call, built-in ones recorded as such.
+                TokenTree::Punct(punct) if punct.as_char() == '!' && path.len() == 1 => {
+                    if let Some(TokenTree::Group(group)) = trees.peek() {
+                        let name = path.pop().unwrap_or_default();
+                        self.builtin_macro(&name, start, first_string(&group.stream()));
+                    }
+                    self.flush(&mut path, start, None);
+                    joined = false;
+                }
+                _ => {
+                    self.flush(&mut path, start, None);
+                    joined = false;
+                }
+            }
+        }
+        self.flush(&mut path, start, None);
+    }
+
+    fn flush(&mut self, path: &mut Vec<String>, span: proc_macro2::Span, argument: Option<String>) {
+        if !path.is_empty() {
+            let names = std::mem::take(path);
+            self.call_names(&names, span, argument);
+            self.client_crate(&names, span);
+        }
+    }
+}
+
+/// The value of a token stream's first token when it is a string literal.
+fn first_string(tokens: &TokenStream) -> Option<String> {
+    match tokens.clone().into_iter().next()? {
+        TokenTree::Literal(literal) => {
+            syn::parse2::<syn::LitStr>(TokenTree::Literal(literal).into()).ok().map(|s| s.value())
+        }
+        _ => None,
     }
 }
 
@@ -159,13 +347,9 @@ impl<'ast> Visit<'ast> for Finder<'_> {
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
         // hyper serves as often as it connects: only its client side is egress.
-        let hyper_client = path.segments.first().is_some_and(|s| s.ident == "hyper")
-            && path.segments.iter().any(|s| s.ident == "client" || s.ident == "Client");
-        if let Some(first) = path.segments.first()
-            && (CLIENT_CRATES.contains(&first.ident.to_string().as_str()) || hyper_client)
-        {
-            let detail = path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
-            self.push(first.ident.span(), Capability::Network, detail, None);
+        if let Some(first) = path.segments.first() {
+            let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            self.client_crate(&names, first.ident.span());
         }
         visit::visit_path(self, path);
     }
@@ -181,14 +365,8 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
         let span = mac.path.segments.first().map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
         let argument = mac.parse_body::<syn::LitStr>().ok().map(|text| text.value());
-        match name.as_str() {
-            "env" | "option_env" => self.push(span, Capability::Env, format!("{name}!"), argument),
-            "include_bytes" | "include_str" => {
-                if let Some(path) = argument.filter(|p| p.starts_with('/') || p.starts_with("..")) {
-                    self.push(span, Capability::IncludeOutsideSrc, format!("{name}!(\"{path}\")"), None);
-                }
-            }
-            _ => {}
+        if !self.builtin_macro(&name, span, argument) {
+            self.scan_tokens(mac.tokens.clone());
         }
         visit::visit_macro(self, mac);
     }
@@ -235,6 +413,16 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         if attribute.path().is_ident("link") {
             let span = attribute.path().segments.first().map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
             self.push(span, Capability::Ffi, "#[link]".to_owned(), None);
+        }
+        // `#[unsafe(no_mangle)]`, `#[cfg_attr(unix, link(name = "c"))]`, a path in an attribute argument.
+        if let syn::Meta::List(list) = &attribute.meta {
+            if attribute.path().is_ident("unsafe") {
+                let span =
+                    attribute.path().segments.first().map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
+                self.push(span, Capability::Unsafe, "#[unsafe(…)]".to_owned(), None);
+            } else if !attribute.path().is_ident("doc") {
+                self.scan_tokens(list.tokens.clone());
+            }
         }
         visit::visit_attribute(self, attribute);
     }
@@ -301,5 +489,94 @@ static DATA: &[u8] = include_bytes!("../../secret.bin");
         assert_eq!(hyper.len(), 1, "hyper's server side is not egress: {hyper:?}");
         let tokio = uses("async fn f() { let _ = tokio::net::TcpStream::connect(\"a:1\").await; }\n");
         assert_eq!(tokio[0].1, Capability::Network);
+    }
+
+    fn kinds(source: &str) -> Vec<(u32, Capability)> {
+        uses(source).into_iter().map(|(line, capability, _, _)| (line, capability)).collect()
+    }
+
+    #[test]
+    fn renamed_single_and_glob_imports_are_resolved() {
+        let found = kinds(
+            r#"use std::net::TcpStream as Pipe;
+use std::fs::write;
+use std::env::var as lookup;
+use std::process::*;
+fn f() {
+    let _ = Pipe::connect("a:1");
+    let _ = write("/tmp/x", b"x");
+    let _ = lookup("TOKEN");
+    let _ = Command::new("sh");
+}
+"#,
+        );
+        assert_eq!(
+            found,
+            [
+                (6, Capability::Network),
+                (7, Capability::FilesystemWrite),
+                (8, Capability::Env),
+                (9, Capability::Process)
+            ]
+        );
+        assert_eq!(
+            uses("use std::env::var as lookup;\nfn f() { lookup(\"TOKEN\"); }\n")[0].3.as_deref(),
+            Some("TOKEN")
+        );
+    }
+
+    #[test]
+    fn code_in_macro_bodies_and_arguments_is_seen() {
+        let found = kinds(
+            r#"macro_rules! sneak {
+    () => {
+        std::net::TcpStream::connect("10.0.0.1:1")
+    };
+}
+fn f() {
+    let _ = vec![std::process::Command::new("sh")];
+    println!("{:?}", std::env::var("SECRET"));
+    let _ = format!("{}", env!("HOME"));
+    sneak!();
+}
+macro_rules! raw { () => { unsafe { core::hint::unreachable_unchecked() } } }
+"#,
+        );
+        assert_eq!(
+            found,
+            [
+                (3, Capability::Network),
+                (7, Capability::Process),
+                (8, Capability::Env),
+                (9, Capability::Env),
+                (12, Capability::Unsafe),
+            ]
+        );
+        assert_eq!(uses("fn f() { println!(\"{:?}\", std::env::var(\"SECRET\")); }\n")[0].3.as_deref(), Some("SECRET"));
+    }
+
+    #[test]
+    fn asm_unsafe_attributes_and_links_in_attributes_are_unsafe() {
+        let found = kinds(
+            r#"std::arch::global_asm!("nop");
+fn f() { unsafe { core::arch::asm!("nop") } }
+#[unsafe(no_mangle)]
+pub extern "C" fn g() {}
+#[cfg_attr(unix, link(name = "c"))]
+extern "C" {}
+"#,
+        );
+        assert!(found.contains(&(1, Capability::Unsafe)), "global_asm!: {found:?}");
+        assert!(found.contains(&(2, Capability::Unsafe)), "asm!: {found:?}");
+        assert!(found.contains(&(3, Capability::Unsafe)), "#[unsafe(no_mangle)]: {found:?}");
+        assert!(found.contains(&(5, Capability::Ffi)), "link in cfg_attr: {found:?}");
+    }
+
+    #[test]
+    fn ordinary_macros_and_attributes_stay_silent() {
+        let found = kinds(
+            "#[derive(Debug, Clone)]\n#[serde(rename = \"x\")]\nstruct S;\nfn f() { println!(\"connect {}\", 1); let _ = vec![1, 2]; assert_eq!(1, 1); }\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 }
