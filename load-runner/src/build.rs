@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use assay_report::{Finding, codes};
 
+use crate::cancel::Cancel;
 use crate::sandbox::bounded::{Finished, run_bounded};
 use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxUid};
 
@@ -26,6 +27,8 @@ pub struct BuildRequest<'a> {
     pub limits: &'a Limits,
     /// The uid the build runs as (as root).
     pub uid: SandboxUid,
+    /// Stops the build when raised.
+    pub cancel: &'a Cancel,
 }
 
 /// How a build ended.
@@ -113,7 +116,8 @@ pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<Built>
         ro_binds: sandbox.vendor_binds(request.vendor),
         identity: Identity::Payload(request.uid),
     };
-    let built = run_bounded(sandbox.command(&job), None, request.limits.wall_clock, request.limits.output.0)?;
+    let built =
+        run_bounded(sandbox.command(&job), None, request.limits.wall_clock, request.limits.output.0, request.cancel)?;
     if built.status.is_some_and(|status| status.success()) {
         return Ok(Built::Binary(inside_target.join("release").join(request.bin)));
     }

@@ -8,6 +8,7 @@
 
 mod budget_check;
 pub mod build;
+pub mod cancel;
 pub mod plan;
 pub mod proc_status;
 pub mod quantity;

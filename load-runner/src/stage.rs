@@ -10,6 +10,7 @@ use assay_report::{Finding, codes};
 
 use crate::budget_check::{judge, startup_budget};
 use crate::build::{BuildRequest, Built, build};
+use crate::cancel::Cancel;
 use crate::plan::{HarnessPlan, HarnessResult, ServiceLaunch};
 use crate::sandbox::bounded::{run_bounded, tail_lines};
 use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxKind, SandboxUid};
@@ -70,6 +71,8 @@ pub struct LoadRequest<'a> {
     pub settings: &'a LoadSettings,
     /// Host path of the `assay-load-harness` binary.
     pub harness: &'a Path,
+    /// Stops the build and the run when raised.
+    pub cancel: &'a Cancel,
 }
 
 /// What the stage produced: the measurements when the service ran, and the findings either way.
@@ -131,6 +134,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
             limits: &settings.build,
             vendor: request.vendor,
             uid,
+            cancel: request.cancel,
         },
     )
     .map_err(|source| LoadError::Io { what: "building the service", source })?;
@@ -199,8 +203,9 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         ro_binds,
         identity: Identity::Supervisor,
     };
-    let finished = run_bounded(sandbox.command(&job), Some(plan_json), outer.wall_clock, outer.output.0)
-        .map_err(|source| LoadError::Io { what: "starting the load harness", source })?;
+    let finished =
+        run_bounded(sandbox.command(&job), Some(plan_json), outer.wall_clock, outer.output.0, request.cancel)
+            .map_err(|source| LoadError::Io { what: "starting the load harness", source })?;
     if finished.timed_out() {
         findings.push(Finding::new(
             &codes::SANDBOX_LIMIT,

@@ -30,6 +30,8 @@ macro_rules! codes {
 codes! {
     // submission: the queue message itself (worker)
     SUBMISSION_INVALID = "submission-invalid", Deny, "The submission message is malformed, or the fetched archive does not match its size or sha256.";
+    SCAN_TIMEOUT = "scan-timeout", Deny, "The scan did not finish within the worker's scan timeout; it was stopped, and the asset is not accepted.";
+    SCAN_ABANDONED = "scan-abandoned", Deny, "The submission could not be judged within the delivery limit (fetch, disk or broker trouble); it is not accepted.";
     CLAIM_MISMATCH = "claim-mismatch", Deny, "The submission claims another name, version or publisher than the archive's manifest and contract say.";
     // intake: the submitted archive itself
     ARCHIVE_UNREADABLE = "archive-unreadable", Deny, "The archive is not a gzip-compressed tar, or it is truncated or corrupt.";

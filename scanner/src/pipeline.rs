@@ -18,6 +18,8 @@ use ed25519_dalek::SigningKey;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use assay_load_runner::cancel::Cancel;
+
 use crate::asset::{Asset, AssetError};
 use crate::deps::{self, Dependencies, DependencyOptions};
 use crate::intake::{self, IntakeError, IntakeLimits, hex};
@@ -58,6 +60,8 @@ pub struct ScanConfig {
     pub resource_uri: Option<String>,
     /// What the submission says the asset is (the worker's message); the archive must agree.
     pub claimed: Option<ClaimedAsset>,
+    /// Raised by whoever owns the scan to stop it: checked between stages and by every sandboxed process.
+    pub cancel: Cancel,
 }
 
 /// The identity a submission claims for its archive.
@@ -102,6 +106,7 @@ impl Default for ScanConfig {
             signer: None,
             resource_uri: None,
             claimed: None,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -146,6 +151,9 @@ pub enum ScanError {
     /// The load stage failed for reasons that are not the asset's.
     #[error(transparent)]
     Load(#[from] assay_load_runner::stage::LoadError),
+    /// The scan was stopped by its owner ([`ScanConfig::cancel`]); its scratch directory is gone.
+    #[error("the scan was cancelled")]
+    Cancelled,
     /// The report could not be written.
     #[error("cannot write the report to {}: {source}", path.display())]
     Write {
@@ -180,7 +188,7 @@ pub fn scan(
     let mut stages = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
 
-    progress.stage("intake");
+    enter(progress, config, "intake")?;
     let clock = Instant::now();
     let intake = intake::intake(input, &scratch.path().join(INTAKE_DIR), &config.limits)?;
     let intake_ok = intake.findings.is_empty();
@@ -193,14 +201,14 @@ pub fn scan(
     let mut source_facts = None;
     match intake.root.as_deref() {
         Some(root) if intake_ok => {
-            progress.stage("asset");
+            enter(progress, config, "asset")?;
             let clock = Instant::now();
             let loaded = Asset::load(root)?;
             stages.push(record("asset", loaded.manifest.is_some(), clock, None));
             findings.extend(loaded.findings.iter().cloned());
             findings.extend(config.claimed.as_ref().and_then(|claimed| claim_mismatch(claimed, &loaded)));
 
-            progress.stage("audit");
+            enter(progress, config, "audit")?;
             let clock = Instant::now();
             match &loaded.lockfile {
                 Some(lockfile) => {
@@ -215,7 +223,7 @@ pub fn scan(
 
             match (&loaded.manifest, &loaded.lockfile) {
                 (Some(manifest), Some(lockfile)) => {
-                    progress.stage("sbom");
+                    enter(progress, config, "sbom")?;
                     let clock = Instant::now();
                     let metadata = deps::metadata::resolve(lockfile, &mut dependencies);
                     let generated = sbom::generate(&SbomInput {
@@ -238,7 +246,7 @@ pub fn scan(
 
             match &loaded.manifest {
                 Some(manifest) => {
-                    progress.stage("source");
+                    enter(progress, config, "source")?;
                     let clock = Instant::now();
                     let facts = source::analyse(root);
                     findings.extend(facts.findings.iter().cloned());
@@ -258,7 +266,7 @@ pub fn scan(
     }
     findings.extend(db.staleness(started_at, config.max_db_age_days));
 
-    progress.stage("load");
+    enter(progress, config, "load")?;
     let clock = Instant::now();
     let service = asset.as_ref().and_then(|a| a.contract.as_ref()).and_then(|c| Some((c.service.as_ref()?, c)));
     let malicious = audit_result.as_ref().map(audit::malicious).unwrap_or_default();
@@ -290,6 +298,7 @@ pub fn scan(
                         service,
                         spec: &spec,
                         ceilings: rules.ceilings(),
+                        cancel: &config.cancel,
                     };
                     load_stage::run(environment, &input, &mut dependencies)?
                 }
@@ -306,6 +315,9 @@ pub fn scan(
         }
     };
 
+    if config.cancel.is_cancelled() {
+        return Err(ScanError::Cancelled);
+    }
     // After the load stage: vendoring may download what the SBOM did not need.
     findings.extend(dependencies.findings());
 
@@ -391,6 +403,15 @@ fn claim_mismatch(claimed: &ClaimedAsset, asset: &Asset) -> Option<Finding> {
         .at(Location::file("Cargo.toml"))
         .help("submit the archive under the name, version and publisher its manifest and contract declare")
     })
+}
+
+/// Starts a stage, unless the scan's owner asked it to stop.
+fn enter(progress: &mut dyn Progress, config: &ScanConfig, stage: &str) -> Result<(), ScanError> {
+    if config.cancel.is_cancelled() {
+        return Err(ScanError::Cancelled);
+    }
+    progress.stage(stage);
+    Ok(())
 }
 
 /// Where intake unpacks, inside the scan's scratch directory (beside `vendor/` and `work/` of the load stage).

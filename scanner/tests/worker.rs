@@ -548,3 +548,54 @@ fn http_archives_on_private_addresses_or_redirected_elsewhere_are_refused() {
     assert!(target.requests().is_empty(), "the redirect was not followed");
     broker::cleanup(&prefix);
 }
+
+#[test]
+fn a_scan_over_the_timeout_is_stopped_and_judged_scan_timeout() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("timeout");
+    let (key, _) = setup(&sandbox);
+    let slow = sandbox.input("slow-0.1.0.crate", &slow_crate());
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--scan-timeout", "10ms"]);
+    let mut message: Value = serde_json::from_slice(&submission("timeout-0001", &slow, "demo", "0.1.0")).unwrap();
+    message["asset"]["publisher"] = Value::from("tests");
+    broker::publish(&prefix, &[serde_json::to_vec(&message).unwrap()]);
+    let reports = broker::wait_for_reports(&store, 1, Duration::from_secs(60));
+    let report: Value = serde_json::from_slice(&std::fs::read(reports[0].join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "rejected");
+    assert_eq!(support::finding(&report, "scan-timeout")["severity"], "deny");
+    let published = broker::drain(&format!("{prefix}.reports.all"));
+    assert_eq!(published.len(), 1, "the backend gets its verdict");
+    assert_eq!(support::broker_header(&published[0], "verdict"), "rejected");
+    assert!(broker::drain(&format!("{prefix}.submissions")).is_empty(), "acked, not requeued");
+    broker::cleanup(&prefix);
+}
+
+#[test]
+fn the_last_delivery_of_a_failing_submission_is_judged_and_dead_lettered_with_its_reason() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("abandoned");
+    let (key, echo) = setup(&sandbox);
+    let store = sandbox.path("store");
+    let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
+    // An archive that never arrives under the archive root: every delivery is a retryable failure.
+    let mut message: Value =
+        serde_json::from_slice(&submission("never-0001", &echo, "echo-connector", "1.0.0")).unwrap();
+    message["archive"]["uri"] = Value::from(format!("file://{}", sandbox.path("in/not-uploaded.crate").display()));
+    let (reason, report) = refused_with(&prefix, &store, message);
+    assert!(reason.contains("no file at archive.uri yet"), "{reason}");
+    assert_eq!(report["verdict"], "rejected");
+    let abandoned = support::finding(&report, "scan-abandoned");
+    assert!(abandoned["message"].as_str().unwrap().contains("5 deliveries"), "{abandoned}");
+    let published = broker::drain(&format!("{prefix}.reports.all"));
+    assert_eq!(published.len(), 1);
+    broker::cleanup(&prefix);
+}

@@ -6,10 +6,13 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::cancel::Cancel;
+
 /// How a bounded run ended.
 #[derive(Debug)]
 pub struct Finished {
-    /// The exit status; `None` when the wall clock ran out and the process group was killed.
+    /// The exit status; `None` when the wall clock ran out (or the run was cancelled) and the process group
+    /// was killed.
     pub status: Option<ExitStatus>,
     /// The first bytes of stdout, up to the output limit.
     pub stdout: Vec<u8>,
@@ -39,13 +42,14 @@ pub fn tail_lines(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Spawns `command` in its own process group with `stdin` written to it, waits at most `wall_clock`, then
-/// kills the whole group. Keeps at most `output_limit` bytes of each stream.
+/// Spawns `command` in its own process group with `stdin` written to it, waits at most `wall_clock` (or until
+/// `cancel` is raised), then kills the whole group. Keeps at most `output_limit` bytes of each stream.
 pub fn run_bounded(
     mut command: Command,
     stdin: Option<Vec<u8>>,
     wall_clock: Duration,
     output_limit: u64,
+    cancel: &Cancel,
 ) -> io::Result<Finished> {
     command
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -60,7 +64,7 @@ pub fn run_bounded(
     }
     let stdout = child.stdout.take().map(|pipe| thread::spawn(move || keep_head(pipe, output_limit)));
     let stderr = child.stderr.take().map(|pipe| thread::spawn(move || keep_tail(pipe, output_limit)));
-    let status = wait_until(&mut child, started + wall_clock)?;
+    let status = wait_until(&mut child, started + wall_clock, cancel)?;
     // Whatever the child left behind in its group still holds the pipes open; it goes with the child.
     kill_group(&mut child);
     let (stdout, stdout_total) = stdout.and_then(|t| t.join().ok()).unwrap_or_default();
@@ -74,13 +78,13 @@ pub fn run_bounded(
     })
 }
 
-/// Waits for `child` until `deadline`; past it, kills the child's process group and returns `None`.
-pub fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+/// Waits for `child` until `deadline` or `cancel`; then kills the child's process group and returns `None`.
+pub fn wait_until(child: &mut Child, deadline: Instant, cancel: &Cancel) -> io::Result<Option<ExitStatus>> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
-        if Instant::now() >= deadline {
+        if Instant::now() >= deadline || cancel.is_cancelled() {
             kill_group(child);
             child.wait()?;
             return Ok(None);
@@ -155,16 +159,33 @@ mod tests {
     fn the_wall_clock_kills_the_process_group() {
         let mut command = Command::new("sh");
         command.args(["-c", "sleep 30 & sleep 30"]);
-        let finished = run_bounded(command, None, Duration::from_millis(200), 1024).unwrap();
+        let finished = run_bounded(command, None, Duration::from_millis(200), 1024, &Cancel::default()).unwrap();
         assert!(finished.timed_out());
         assert!(finished.elapsed < Duration::from_secs(5), "{:?}", finished.elapsed);
+    }
+
+    #[test]
+    fn cancelling_kills_the_process_group_before_the_wall_clock() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & sleep 30"]);
+        let cancel = Cancel::default();
+        let raiser = cancel.clone();
+        let raised = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            raiser.cancel();
+        });
+        let finished = run_bounded(command, None, Duration::from_secs(60), 1024, &cancel).unwrap();
+        raised.join().unwrap();
+        assert!(finished.timed_out(), "stopped, not exited");
+        assert!(finished.elapsed < Duration::from_secs(30), "the cancel, not the wall clock, stopped it");
     }
 
     #[test]
     fn stdin_reaches_the_command() {
         let mut command = Command::new("cat");
         command.arg("-");
-        let finished = run_bounded(command, Some(b"plan".to_vec()), Duration::from_secs(10), 1024).unwrap();
+        let finished =
+            run_bounded(command, Some(b"plan".to_vec()), Duration::from_secs(10), 1024, &Cancel::default()).unwrap();
         assert_eq!(finished.stdout, b"plan");
         assert!(finished.status.is_some_and(|s| s.success()));
     }

@@ -44,9 +44,11 @@ pub(super) struct WorkerArgs {
     /// Deliveries before the broker dead-letters a submission.
     #[arg(long, value_name = "N", default_value_t = 5)]
     delivery_limit: u32,
-    /// Upper bound on one submission (fetch and scan).
-    #[arg(long, value_name = "TIME", default_value = "300s")]
-    scan_timeout: TimeSpan,
+    /// Upper bound on one submission (fetch and scan); past it the scan is stopped (its processes killed) and
+    /// judged `scan-timeout` [default: the sum of the bounds it is made of — --fetch-timeout, every dependency
+    /// download (3 attempts), the build's --build-timeout, and 10 min for the load run]
+    #[arg(long, value_name = "TIME")]
+    scan_timeout: Option<TimeSpan>,
     /// How long SIGTERM/SIGINT waits for in-flight scans.
     #[arg(long, value_name = "TIME", default_value = "60s")]
     shutdown_timeout: TimeSpan,
@@ -103,9 +105,10 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("the worker cannot load-test services: {why}");
     }
     scan.signer = Some(Signer { key, verifier_id: args.verifier_id.clone() });
-    // A worker's scans must finish well inside the scan timeout, dependency downloads included.
+    let scan_timeout = args.scan_timeout.map_or_else(|| derived_scan_timeout(&args, &scan), |timeout| timeout.0);
+    // A worker's scans must finish inside the scan timeout, dependency downloads included.
     let downloads = &mut scan.dependencies.limits;
-    downloads.timeout = downloads.timeout.min(args.scan_timeout.0 / 4);
+    downloads.timeout = downloads.timeout.min(scan_timeout / 4);
     let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
     let rules = args.pipeline.rule_set()?;
     // Canonical, so a file's resolved path can be compared with it.
@@ -122,7 +125,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         store: args.store.clone(),
         concurrency: args.concurrency.max(1),
         prefetch: args.prefetch.unwrap_or_else(|| u16::try_from(args.concurrency.max(1) * 2).unwrap_or(u16::MAX)),
-        scan_timeout: args.scan_timeout.0,
+        scan_timeout,
         shutdown_timeout: args.shutdown_timeout.0,
         fetch: FetchPolicy {
             max_bytes: scan.limits.max_archive_bytes,
@@ -164,4 +167,17 @@ async fn wait_for_signal() {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// The scan timeout when none is given: every bound a legitimate scan may use, end to end, so a slow but
+/// honest build still gets its verdict instead of a timeout.
+fn derived_scan_timeout(args: &WorkerArgs, scan: &assay_scanner::pipeline::ScanConfig) -> std::time::Duration {
+    /// The load run: startup (up to twice its budget), ramp-up, the measured window and teardown.
+    const LOAD_RUN: std::time::Duration = std::time::Duration::from_secs(600);
+    let downloads = scan.dependencies.limits.timeout * scan.dependencies.limits.attempts;
+    let build = match &scan.load {
+        assay_scanner::stages::load::LoadSetup::Ready(environment) => environment.settings.build.wall_clock + LOAD_RUN,
+        _ => std::time::Duration::ZERO,
+    };
+    args.fetch_timeout.0 + downloads + build
 }

@@ -7,6 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use assay_load_runner::cancel::Cancel;
 use assay_load_runner::sandbox::{Sandbox, SandboxKind, find_program};
 use assay_load_runner::stage::{self, LoadError, LoadOutcome, LoadRequest, LoadSettings, ServiceTarget};
 use assay_load_runner::{Budget, LoadSpec};
@@ -94,6 +95,8 @@ pub struct LoadInput<'a> {
     pub spec: &'a LoadSpec,
     /// The rule set's ceilings.
     pub ceilings: &'a Budget,
+    /// Stops the build and the run when raised.
+    pub cancel: &'a Cancel,
 }
 
 /// Vendors the asset's verified dependencies, then builds and load-tests its service in the sandbox.
@@ -148,6 +151,7 @@ pub fn run(
             ceilings: input.ceilings,
             settings: &environment.settings,
             harness: &environment.harness,
+            cancel: input.cancel,
         },
     )?;
     outcome.note = format!("{vendoring}; {}", outcome.note);

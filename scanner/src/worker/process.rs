@@ -16,6 +16,7 @@ use super::message::{self, Refused, Submission};
 use super::store::{Commit, Stored};
 use super::{Shared, publish};
 use crate::pipeline::{self, ClaimedAsset, ScanOutput};
+use assay_load_runner::cancel::Cancel;
 
 /// Handles one delivery; never panics on its content.
 pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: &Channel) {
@@ -29,9 +30,17 @@ pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: 
         if delivery.redelivered {
             shared.metrics.redeliveries();
         }
-        let outcome = match parsed {
-            Ok(submission) => submission_outcome(&submission, &delivery, shared, publisher).await,
-            Err(refused) => refuse(&refused, None, &delivery, shared, publisher).await,
+        let outcome = match &parsed {
+            Ok(submission) => submission_outcome(submission, &delivery, shared, publisher).await,
+            Err(refused) => refuse(refused, None, &delivery, shared, publisher).await,
+        };
+        // The broker dead-letters after the delivery limit; the last delivery is judged instead, so a backend
+        // gets a verdict and the dead letter says why.
+        let outcome = match (outcome, &parsed) {
+            (Err(reason), Ok(submission)) if last_delivery(&delivery, shared) => {
+                abandon(submission, &reason, &delivery, shared, publisher).await
+            }
+            (outcome, _) => outcome,
         };
         match outcome {
             Ok(()) => {
@@ -84,22 +93,40 @@ async fn submission_outcome(
 
     info!(uri = %escape(&submission.archive.uri), "scanning");
     shared.metrics.in_flight(1);
-    let work = {
-        let shared = Arc::clone(shared);
-        let submission = submission.clone();
-        tokio::task::spawn_blocking(move || fetch_and_scan(&submission, &shared))
+    let cancel = Cancel::default();
+    let mut work = {
+        let (shared, submission, cancel) = (Arc::clone(shared), submission.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || fetch_and_scan(&submission, &shared, cancel))
     };
-    let result = tokio::time::timeout(shared.config.scan_timeout, work).await;
+    let result = match tokio::time::timeout(shared.config.scan_timeout, &mut work).await {
+        Ok(joined) => Some(joined),
+        Err(_) => {
+            // Stop it for real: its processes are killed and its scratch removed before this task (and the
+            // concurrency permit it holds) moves on, so a redelivery never runs beside a leftover.
+            cancel.cancel();
+            let _ = work.await;
+            None
+        }
+    };
     shared.metrics.in_flight(-1);
     let output = match result {
-        Err(_) => return Err(format!("the scan took longer than {} s", shared.config.scan_timeout.as_secs())),
-        Ok(Err(join)) => return Err(format!("the scan task failed: {join}")),
-        Ok(Ok(Err(ScanFailure::Retry(reason)))) => return Err(reason),
-        Ok(Ok(Err(ScanFailure::Refuse(reason)))) => {
+        None => {
+            let seconds = shared.config.scan_timeout.as_secs();
+            warn!(timeout_s = seconds, "the scan took too long; stopped");
+            let finding = Finding::new(
+                &codes::SCAN_TIMEOUT,
+                format!("the scan did not finish within the worker's {seconds} s scan timeout and was stopped"),
+            )
+            .help("make the service build and answer faster, or ask the marketplace about its limits");
+            return judge_unscanned(submission, finding, delivery, shared, publisher).await;
+        }
+        Some(Err(join)) => return Err(format!("the scan task failed: {join}")),
+        Some(Ok(Err(ScanFailure::Retry(reason)))) => return Err(reason),
+        Some(Ok(Err(ScanFailure::Refuse(reason)))) => {
             let refused = Refused { submission_id: Some(id.clone()), reason };
             return refuse(&refused, Some(submission), delivery, shared, publisher).await;
         }
-        Ok(Ok(Ok(output))) => output,
+        Some(Ok(Ok(output))) => output,
     };
     shared.metrics.scanned(&output.report);
     let committed =
@@ -137,13 +164,14 @@ enum ScanFailure {
     Refuse(String),
 }
 
-fn fetch_and_scan(submission: &Submission, shared: &Shared) -> Result<ScanOutput, ScanFailure> {
+fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> Result<ScanOutput, ScanFailure> {
     let scratch = shared.config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
     let fetched = fetch::fetch(&submission.archive, &scratch, &shared.config.fetch).map_err(|err| match err {
         FetchError::Retryable(reason) => ScanFailure::Retry(reason),
         FetchError::Mismatch(reason) => ScanFailure::Refuse(reason),
     })?;
     let mut config = shared.config.scan.clone();
+    config.cancel = cancel;
     config.resource_uri = Some(submission.listing.clone().unwrap_or_else(|| submission.archive.uri.clone()));
     config.claimed = Some(ClaimedAsset {
         name: submission.asset.name.clone(),
@@ -174,36 +202,103 @@ async fn refuse(
     warn!(reason = %escape(&refused.reason), "refusing the submission");
     if let Some(id) = &refused.submission_id {
         let (name, version) = readable_identity(submission, &delivery.data);
-        let subject = Subject {
-            name: submission
-                .and_then(|s| s.archive.uri.rsplit('/').next().map(str::to_owned))
-                .unwrap_or_else(|| format!("submission-{id}")),
-            kind: SubjectKind::Crate,
-            sha256: submission.map(|s| s.archive.sha256.clone()).unwrap_or_default(),
-            size: submission.map_or(0, |s| s.archive.size),
-        };
         let finding = Finding::new(&codes::SUBMISSION_INVALID, refused.reason.clone())
             .help("fix the message (assay.submission/v1, see the README) and submit again with a new submission_id");
-        let mut config = shared.config.scan.clone();
-        config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
-        let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
-        shared.metrics.scanned(&output.report);
-        match shared
-            .store
-            .commit(&name, &version, id, &output)
-            .map_err(|err| format!("cannot store the report: {err}"))?
-        {
-            Commit::Stored(stored) | Commit::AlreadyStored(stored) => {
-                publish_stored(&stored, id, shared, publisher).await?
-            }
-            Commit::ClaimedByAnother(owner_name, owner_version) => {
-                let taken = claimed_by_another(id, &owner_name, &owner_version);
-                let reason = format!("{}; besides, {}", refused.reason, taken.reason);
-                return dead_letter_only(&Refused { reason, ..taken }, delivery, shared, publisher).await;
-            }
+        if let Some(taken) = judged_without_scan(id, &name, &version, submission, finding, shared, publisher).await? {
+            let reason = format!("{}; besides, {}", refused.reason, taken.reason);
+            return dead_letter_only(&Refused { reason, ..taken }, delivery, shared, publisher).await;
         }
     }
     dead_letter_only(refused, delivery, shared, publisher).await
+}
+
+/// A submission that was not scanned to the end (timeout): its signed rejected report is stored and
+/// published, and the message acked; a backend is never left waiting.
+async fn judge_unscanned(
+    submission: &Submission,
+    finding: Finding,
+    delivery: &Delivery,
+    shared: &Arc<Shared>,
+    publisher: &Channel,
+) -> Result<(), String> {
+    let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
+    match judged_without_scan(id, name, version, Some(submission), finding, shared, publisher).await? {
+        None => Ok(()),
+        Some(taken) => dead_letter_only(&taken, delivery, shared, publisher).await,
+    }
+}
+
+/// The last delivery failed for a reason that might pass: there will be no other, so the submission gets a
+/// `scan-abandoned` verdict and the message goes to the dead-letter queue saying why.
+async fn abandon(
+    submission: &Submission,
+    reason: &str,
+    delivery: &Delivery,
+    shared: &Arc<Shared>,
+    publisher: &Channel,
+) -> Result<(), String> {
+    warn!(reason = %escape(reason), "the last delivery failed; judging the submission as abandoned");
+    let limit = shared.config.topology.delivery_limit;
+    let finding = Finding::new(
+        &codes::SCAN_ABANDONED,
+        format!("the submission could not be judged in {limit} deliveries; the last failure: {reason}"),
+    )
+    .help("check that the archive stays reachable at archive.uri, then submit again with a new submission_id");
+    let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
+    let taken = judged_without_scan(id, name, version, Some(submission), finding, shared, publisher).await?;
+    let refused = taken.unwrap_or(Refused {
+        submission_id: Some(id.clone()),
+        reason: format!("delivery limit ({limit}) reached: {reason}"),
+    });
+    dead_letter_only(&refused, delivery, shared, publisher).await
+}
+
+/// Whether this is the last delivery the broker will make (`x-delivery-count` counts the earlier ones).
+fn last_delivery(delivery: &Delivery, shared: &Shared) -> bool {
+    let earlier = delivery.properties.headers().as_ref().and_then(|headers| {
+        match headers.inner().get(&lapin::types::ShortString::from("x-delivery-count"))? {
+            lapin::types::AMQPValue::LongLongInt(n) => u64::try_from(*n).ok(),
+            lapin::types::AMQPValue::LongInt(n) => u64::try_from(*n).ok(),
+            lapin::types::AMQPValue::LongUInt(n) => Some(u64::from(*n)),
+            lapin::types::AMQPValue::ShortInt(n) => u64::try_from(*n).ok(),
+            _ => None,
+        }
+    });
+    earlier.unwrap_or(0) + 1 >= u64::from(shared.config.topology.delivery_limit)
+}
+
+/// Stores and publishes the signed, rejected report of a submission that no scan judged (`finding` says
+/// why). `Some(refusal)` when the id belongs to another asset: nothing was stored.
+async fn judged_without_scan(
+    id: &str,
+    name: &str,
+    version: &str,
+    submission: Option<&Submission>,
+    finding: Finding,
+    shared: &Arc<Shared>,
+    publisher: &Channel,
+) -> Result<Option<Refused>, String> {
+    let subject = Subject {
+        name: submission
+            .and_then(|s| s.archive.uri.rsplit('/').next().map(str::to_owned))
+            .unwrap_or_else(|| format!("submission-{id}")),
+        kind: SubjectKind::Crate,
+        sha256: submission.map(|s| s.archive.sha256.clone()).unwrap_or_default(),
+        size: submission.map_or(0, |s| s.archive.size),
+    };
+    let mut config = shared.config.scan.clone();
+    config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
+    let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
+    shared.metrics.scanned(&output.report);
+    match shared.store.commit(name, version, id, &output).map_err(|err| format!("cannot store the report: {err}"))? {
+        Commit::Stored(stored) | Commit::AlreadyStored(stored) => {
+            publish_stored(&stored, id, shared, publisher).await?;
+            Ok(None)
+        }
+        Commit::ClaimedByAnother(owner_name, owner_version) => {
+            Ok(Some(claimed_by_another(id, &owner_name, &owner_version)))
+        }
+    }
 }
 
 async fn dead_letter_only(
