@@ -7,5 +7,6 @@ pub mod cache_dir;
 pub mod deps;
 pub mod intake;
 pub mod pipeline;
+pub mod scratch;
 pub mod stages;
 pub mod worker;

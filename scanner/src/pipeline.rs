@@ -420,14 +420,9 @@ const INTAKE_DIR: &str = "intake";
 /// A fresh scratch directory for one scan, readable by this user only: a submission's files (and anything
 /// cargo would take for configuration) sit below it, and nobody else on the machine may plant or read them.
 fn private_scratch(config: &ScanConfig) -> Result<tempfile::TempDir, ScanError> {
-    use std::os::unix::fs::PermissionsExt;
     let scratch_parent = config.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
     let scratch_error = |source| ScanError::Scratch { path: scratch_parent.clone(), source };
-    let scratch = tempfile::Builder::new()
-        .prefix("assay-")
-        .permissions(fs::Permissions::from_mode(0o700))
-        .tempdir_in(&scratch_parent)
-        .map_err(scratch_error)?;
+    let scratch = crate::scratch::create(&scratch_parent, "scan-").map_err(scratch_error)?;
     fs::create_dir(scratch.path().join(INTAKE_DIR)).map_err(scratch_error)?;
     Ok(scratch)
 }

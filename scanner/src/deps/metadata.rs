@@ -116,10 +116,7 @@ pub fn resolve(lockfile: &Lockfile, dependencies: &mut Dependencies<'_>) -> Reso
 pub fn from_crate(path: &Path, package: &Package, max_crate_bytes: u64) -> Result<CrateMetadata, String> {
     let folder = format!("{}-{}", package.name, package.version);
     let wanted = Path::new(&folder).join("Cargo.toml");
-    let dir = tempfile::Builder::new()
-        .prefix("assay-manifest-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
+    let dir = crate::scratch::create(&std::env::temp_dir(), "manifest-")
         .map_err(|err| format!("cannot create a temporary directory: {err}"))?;
     // The entries before the manifest are still checked against intake's limits; only it is written.
     let limits = IntakeLimits { max_archive_bytes: max_crate_bytes, ..IntakeLimits::default() };

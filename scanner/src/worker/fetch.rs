@@ -71,10 +71,7 @@ pub fn fetch(archive: &Archive, scratch_parent: &Path, policy: &FetchPolicy) -> 
         .and_then(|mut segments| segments.next_back().map(str::to_owned))
         .filter(|name| !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']))
         .unwrap_or_else(|| "archive.crate".to_owned());
-    let dir = tempfile::Builder::new()
-        .prefix("assay-fetch-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir_in(scratch_parent)
+    let dir = crate::scratch::create(scratch_parent, "fetch-")
         .map_err(|err| FetchError::Retryable(format!("cannot create a scratch dir: {err}")))?;
     let path = dir.path().join(&name);
     // One byte more than promised is enough to prove a mismatch; never read further.

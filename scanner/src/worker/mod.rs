@@ -93,6 +93,12 @@ pub async fn run(
     std::fs::create_dir_all(&config.store)
         .map_err(|source| WorkerError::Store { path: config.store.clone(), source })?;
     let store = store::ReportStore::new(&config.store);
+    // Scratch left by a worker killed mid-scan (its process gone) would otherwise fill the disk.
+    let scratch_parent = config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
+    let swept = crate::scratch::sweep(&scratch_parent);
+    if !swept.is_empty() {
+        info!(removed = swept.len(), parent = %scratch_parent.display(), "swept stale scratch directories");
+    }
     let shared = Arc::new(Shared { config, db, rules, store, metrics });
     let permits = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
     let mut tasks = JoinSet::new();

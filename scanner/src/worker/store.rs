@@ -110,11 +110,12 @@ impl ReportStore {
         let dir = self.dir(name, version, submission_id);
         let parent = dir.parent().unwrap_or(&self.root);
         fs::create_dir_all(parent)?;
-        let staging = tempfile::Builder::new().prefix(".staging-").tempdir_in(parent)?;
-        write_report(output, staging.path()).map_err(io::Error::other)?;
+        // The claim first: a report is only ever staged for the asset that owns the id.
         if let Some((owner_name, owner_version)) = self.claim(name, version, submission_id)? {
             return Ok(Commit::ClaimedByAnother(owner_name, owner_version));
         }
+        let staging = tempfile::Builder::new().prefix(".staging-").tempdir_in(parent)?;
+        write_report(output, staging.path()).map_err(io::Error::other)?;
         // rename(2) onto an existing non-empty directory fails: exactly one writer wins.
         match fs::rename(staging.path(), &dir) {
             Ok(()) => {

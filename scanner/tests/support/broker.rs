@@ -185,7 +185,9 @@ pub fn stored_reports(store: &Path) -> Vec<PathBuf> {
     for name in names.flatten() {
         for version in std::fs::read_dir(name.path()).into_iter().flatten().flatten() {
             for id in std::fs::read_dir(version.path()).into_iter().flatten().flatten() {
-                if id.path().join("report.json").is_file() {
+                // `.staging-*`: a report being written (or left by a killed worker), never a stored one.
+                let staging = id.file_name().to_string_lossy().starts_with('.');
+                if !staging && id.path().join("report.json").is_file() {
                     found.push(id.path());
                 }
             }
