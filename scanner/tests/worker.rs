@@ -209,6 +209,52 @@ fn the_same_id_with_another_archive_gets_no_second_verdict() {
 }
 
 #[test]
+fn a_source_nested_past_any_stack_is_judged_and_the_worker_judges_the_next_submission() {
+    if !broker::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("deep");
+    let (key, echo) = setup(&sandbox);
+    // 50,000 nested parentheses in a 100 KB file: enough to overflow any thread's stack in a recursive parser.
+    let deep = format!("fn f() {{ {}{} }}\n", "(".repeat(50_000), ")".repeat(50_000));
+    let hostile = sandbox.input(
+        "demo-0.1.0.crate",
+        &hostile_archive::clean_plus(vec![hostile_archive::Raw::file(
+            &format!("{}/src/deep.rs", hostile_archive::TOP),
+            deep.as_bytes(),
+        )]),
+    );
+    let store = sandbox.path("store");
+    let worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &["--concurrency", "1"]);
+    let mut deep_message: Value = serde_json::from_slice(&submission("deep-0001", &hostile, "demo", "0.1.0")).unwrap();
+    deep_message["asset"]["publisher"] = Value::from("tests");
+    broker::publish(
+        &prefix,
+        &[serde_json::to_vec(&deep_message).unwrap(), submission("deep-0002", &echo, "echo-connector", "1.0.0")],
+    );
+    let reports = broker::wait_for_reports(&store, 2, Duration::from_secs(60));
+    let verdicts: Vec<(String, Value)> = reports
+        .iter()
+        .map(|dir| {
+            let report: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+            (dir.file_name().unwrap().to_string_lossy().into_owned(), report)
+        })
+        .collect();
+    let (_, deep_report) = verdicts.iter().find(|(id, _)| id == "deep-0001").expect("the deep submission's report");
+    let not_analysed = support::finding(deep_report, "source-not-analysed");
+    let message = not_analysed["message"].as_str().unwrap();
+    assert!(message.contains("src/deep.rs") && message.contains("levels deep"), "{message}");
+    assert_eq!(deep_report["verdict"], "needs-review");
+    let (_, next) = verdicts.iter().find(|(id, _)| id == "deep-0002").expect("the next submission's report");
+    assert_eq!(next["verdict"], "accepted", "the worker judged the next submission as usual");
+    let status = worker.terminate();
+    assert!(status.success(), "the worker was still running and stopped cleanly: {status:?}");
+    broker::cleanup(&prefix);
+}
+
+#[test]
 fn a_poison_message_is_dead_lettered_with_its_reason_and_the_worker_goes_on() {
     if !broker::available() {
         return;

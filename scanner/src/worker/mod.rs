@@ -23,7 +23,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-pub use fetch::FetchPolicy;
+pub use fetch::{FetchError, FetchPolicy, Fetched, fetch};
 pub use metrics::Metrics;
 pub use topology::Topology;
 
