@@ -618,6 +618,8 @@ fn a_scan_over_the_timeout_is_stopped_and_judged_scan_timeout() {
     assert_eq!(published.len(), 1, "the backend gets its verdict");
     assert_eq!(support::broker_header(&published[0], "verdict"), "rejected");
     assert!(broker::drain(&format!("{prefix}.submissions")).is_empty(), "acked, not requeued");
+    let left: Vec<_> = std::fs::read_dir(Worker::scratch_parent(&store)).unwrap().collect();
+    assert!(left.is_empty(), "the stopped scan's scratch is removed before its verdict is published: {left:?}");
     broker::cleanup(&prefix);
 }
 

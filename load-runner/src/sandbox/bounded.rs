@@ -155,19 +155,56 @@ mod tests {
         assert_eq!((tail.as_slice(), total), (&b"6789"[..], 10));
     }
 
+    /// A shell that leaves a background grandchild and a foreground child, both `sleep`s with an argument
+    /// no other process on the machine has, so the test can look for them afterwards.
+    fn family(tag: u32) -> (Command, String) {
+        // `sleep 30.<tag><pid>`: thirty seconds, and a command line of its own.
+        let marker = format!("30.{tag}{:010}", std::process::id());
+        let mut command = Command::new("sh");
+        command.args(["-c", &format!("sleep {marker} & sleep {marker}")]);
+        (command, marker)
+    }
+
+    /// Every live (not zombie) process whose command line contains `marker`.
+    fn alive_with(marker: &str) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                // A zombie's command line reads empty; a process gone since the listing reads nothing.
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+            })
+            .collect()
+    }
+
+    /// Polls (a kill is delivered asynchronously) until nothing carries `marker`, for at most two seconds.
+    fn all_gone(marker: &str) -> Result<(), Vec<u32>> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let alive = alive_with(marker);
+            if alive.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(alive);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     #[test]
     fn the_wall_clock_kills_the_process_group() {
-        let mut command = Command::new("sh");
-        command.args(["-c", "sleep 30 & sleep 30"]);
+        let (command, marker) = family(1);
         let finished = run_bounded(command, None, Duration::from_millis(200), 1024, &Cancel::default()).unwrap();
         assert!(finished.timed_out());
         assert!(finished.elapsed < Duration::from_secs(5), "{:?}", finished.elapsed);
+        assert_eq!(all_gone(&marker), Ok(()), "the child and the grandchild it left in the background are gone");
     }
 
     #[test]
     fn cancelling_kills_the_process_group_before_the_wall_clock() {
-        let mut command = Command::new("sh");
-        command.args(["-c", "sleep 30 & sleep 30"]);
+        let (command, marker) = family(2);
         let cancel = Cancel::default();
         let raiser = cancel.clone();
         let raised = thread::spawn(move || {
@@ -178,6 +215,7 @@ mod tests {
         raised.join().unwrap();
         assert!(finished.timed_out(), "stopped, not exited");
         assert!(finished.elapsed < Duration::from_secs(30), "the cancel, not the wall clock, stopped it");
+        assert_eq!(all_gone(&marker), Ok(()), "the child and the grandchild it left in the background are gone");
     }
 
     #[test]

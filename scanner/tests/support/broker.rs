@@ -116,6 +116,8 @@ pub struct Worker {
 impl Worker {
     pub fn start(prefix: &str, store: &Path, key: &Path, log: PathBuf, extra: &[&str]) -> Self {
         let stderr = std::fs::File::create(&log).unwrap();
+        let scratch = Self::scratch_parent(store);
+        std::fs::create_dir_all(&scratch).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_assay"))
             .args(["worker", "--amqp", AMQP, "--prefix", prefix, "--advisory-db"])
             .arg(super::synthetic_db())
@@ -130,6 +132,8 @@ impl Worker {
             .args(extra)
             .env("ASSAY_CACHE_DIR", store.with_extension("cache"))
             .env("ASSAY_NO_LOAD", "true")
+            // Fetches and scans get their scratch directories here, where a test can see what is left.
+            .env("TMPDIR", &scratch)
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -137,6 +141,11 @@ impl Worker {
         let worker = Self { child, log };
         worker.wait_for_log("consuming", Duration::from_secs(30));
         worker
+    }
+
+    /// Where a worker started for `store` makes its scratch directories.
+    pub fn scratch_parent(store: &Path) -> PathBuf {
+        store.with_extension("tmp")
     }
 
     pub fn log_text(&self) -> String {
