@@ -3,7 +3,8 @@
 use assay_report::load::{BudgetCheck, Measurement};
 use assay_report::{Finding, codes};
 
-use crate::{Budget, ByteSize, LoadSpec, Percent, TimeSpan};
+use assay_report::contract::{Budget, LoadSpec};
+use assay_report::quantity::{ByteSize, Percent, TimeSpan};
 
 /// One limit in force, and where it came from.
 #[derive(Clone, Copy, Debug, PartialEq)]

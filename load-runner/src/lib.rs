@@ -11,12 +11,8 @@ pub mod build;
 pub mod cancel;
 pub mod plan;
 pub mod proc_status;
-pub mod quantity;
 pub mod sandbox;
 mod saturation;
-pub mod spec;
 pub mod stage;
 
 pub use budget_check::{judge, startup_budget};
-pub use quantity::{ByteSize, Percent, Rate, TimeSpan};
-pub use spec::{Budget, LoadSpec, Request, Scenario};

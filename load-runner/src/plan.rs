@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use assay_report::load::{Measurement, ServiceUsage};
 
-use crate::LoadSpec;
+use assay_report::contract::LoadSpec;
 
 /// Everything the harness needs, with paths as the sandbox sees them.
 #[derive(Clone, Debug, Serialize, Deserialize)]

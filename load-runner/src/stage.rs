@@ -15,18 +15,8 @@ use crate::plan::{HarnessPlan, HarnessResult, ServiceLaunch};
 use crate::sandbox::bounded::{run_bounded, tail_lines};
 use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxKind, SandboxUid};
 use crate::saturation::saturation_finding;
-use crate::{Budget, ByteSize, LoadSpec};
-
-/// The service the contract declares.
-#[derive(Clone, Copy, Debug)]
-pub struct ServiceTarget<'a> {
-    /// Binary target.
-    pub bin: &'a str,
-    /// Variable that carries the port.
-    pub port_env: &'a str,
-    /// Path that answers 2xx once ready.
-    pub ready: &'a str,
-}
+use assay_report::contract::{Budget, LoadSpec, Service};
+use assay_report::quantity::ByteSize;
 
 /// Limits and bounds of a load run; [`LoadSettings::default`] documents the defaults.
 #[derive(Clone, Debug)]
@@ -62,7 +52,7 @@ pub struct LoadRequest<'a> {
     /// The verified dependency crates, one folder each (host path, outside `scratch`; mounted read-only).
     pub vendor: &'a Path,
     /// What to run.
-    pub service: ServiceTarget<'a>,
+    pub service: &'a Service,
     /// How to load it.
     pub spec: &'a LoadSpec,
     /// The rule set's ceilings (the stricter of these and the contract's budgets applies).
@@ -130,7 +120,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         &BuildRequest {
             scratch: request.scratch,
             asset: request.asset,
-            bin: request.service.bin,
+            bin: &request.service.bin,
             limits: &settings.build,
             vendor: request.vendor,
             uid,

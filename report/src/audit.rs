@@ -1,6 +1,51 @@
 //! The audit section of a report: which advisory database was used and what it said about each dependency.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+
+/// CVSS qualitative severity, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CvssSeverity {
+    /// Score 0.0.
+    None,
+    /// 0.1–3.9.
+    Low,
+    /// 4.0–6.9.
+    Medium,
+    /// 7.0–8.9.
+    High,
+    /// 9.0–10.0.
+    Critical,
+}
+
+impl CvssSeverity {
+    /// Every severity, lowest first.
+    pub const ALL: [CvssSeverity; 5] = [Self::None, Self::Low, Self::Medium, Self::High, Self::Critical];
+
+    /// The lowercase name CVSS gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// The severity by its name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|severity| severity.as_str() == name)
+    }
+}
+
+impl fmt::Display for CvssSeverity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Which advisory database a scan used, identified so that two scans can tell whether they saw the same one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,9 +104,9 @@ pub struct AdvisoryMatch {
     /// CVSS base score computed from the vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss_score: Option<f64>,
-    /// CVSS qualitative severity (`none`, `low`, `medium`, `high`, `critical`).
+    /// CVSS qualitative severity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cvss_severity: Option<String>,
+    pub cvss_severity: Option<CvssSeverity>,
     /// Version requirements that are patched; empty means no fixed release exists.
     pub patched: Vec<String>,
     /// Other ids of the same issue (CVE, GHSA).

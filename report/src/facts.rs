@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AdvisoryMatch;
+use crate::audit::{AdvisoryMatch, CvssSeverity};
+use crate::contract::{AssetKind, Capability, Contract};
 
 /// Schema id of [`Facts`].
 pub const FACTS_SCHEMA: &str = "assay.facts/v1";
@@ -17,7 +18,7 @@ pub struct Facts {
     pub asset: AssetFacts,
     /// The asset contract as declared (`[package.metadata.marketplace]`), when valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contract: Option<serde_json::Value>,
+    pub contract: Option<Contract>,
     /// Every locked package but the asset, sorted by name and version.
     pub dependencies: Vec<DependencyFact>,
     /// Advisories matching the dependencies (vulnerabilities and informational ones).
@@ -36,9 +37,9 @@ pub struct AssetFacts {
     pub name: String,
     /// Package version.
     pub version: String,
-    /// `connector` or `component`.
+    /// Connector or component, when the contract says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<AssetKind>,
     /// Publisher id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publisher: Option<String>,
@@ -103,7 +104,7 @@ pub struct AdvisoryFact {
     pub cvss_score: Option<f64>,
     /// CVSS severity (`low` … `critical`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cvss_severity: Option<String>,
+    pub cvss_severity: Option<CvssSeverity>,
 }
 
 impl From<&AdvisoryMatch> for AdvisoryFact {
@@ -114,17 +115,16 @@ impl From<&AdvisoryMatch> for AdvisoryFact {
             package: matched.package.clone(),
             version: matched.version.clone(),
             cvss_score: matched.cvss_score,
-            cvss_severity: matched.cvss_severity.clone(),
+            cvss_severity: matched.cvss_severity,
         }
     }
 }
 
 /// One capability use found in the asset's source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceFact {
-    /// `network`, `listen`, `filesystem-read`, `filesystem-write`, `process`, `env`, `unsafe`, `ffi`,
-    /// `include-outside-src`.
-    pub capability: String,
+    /// What the code does there.
+    pub capability: Capability,
     /// File, relative to the asset root.
     pub file: String,
     /// 1-based line.

@@ -146,9 +146,9 @@ pub struct Finding {
 pub struct AdvisoryRef {
     /// Advisory id.
     pub id: String,
-    /// CVSS qualitative severity (`none`, `low`, `medium`, `high`, `critical`), when the advisory has a vector.
+    /// CVSS qualitative severity, when the advisory has a vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cvss_severity: Option<String>,
+    pub cvss_severity: Option<crate::audit::CvssSeverity>,
 }
 
 /// The waiver a finding is covered by.
@@ -189,8 +189,8 @@ impl Finding {
     }
 
     /// The same finding, about an advisory.
-    pub fn about_advisory(mut self, id: &str, cvss_severity: Option<&str>) -> Self {
-        self.advisory = Some(AdvisoryRef { id: id.to_owned(), cvss_severity: cvss_severity.map(str::to_owned) });
+    pub fn about_advisory(mut self, id: &str, cvss_severity: Option<crate::audit::CvssSeverity>) -> Self {
+        self.advisory = Some(AdvisoryRef { id: id.to_owned(), cvss_severity });
         self
     }
 

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::digest::sha256_hex;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::{AcceptanceReport, Verdict};
@@ -93,11 +93,6 @@ pub struct AttestationSettings {
 
 /// Where a VSA's `inputAttestations` point at the detailed report: the second envelope of `report.dsse.json`.
 pub const DETAILED_REPORT_URI: &str = "report.dsse.json#1";
-
-/// Lowercase hex sha256, as in-toto digests are written.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Signs the report: returns `[VSA envelope, detailed report envelope]`, the content of `report.dsse.json`.
 pub fn attest(report: &AcceptanceReport, settings: &AttestationSettings, key: &SigningKey) -> Vec<Envelope> {

@@ -1,15 +1,19 @@
 //! The shared vocabulary of Assay: what a scan is about, what it found, and what it concluded.
 //!
-//! Every other crate speaks these types; this crate depends on no other workspace crate.
+//! Every other crate speaks these types, the asset contract and its quantities among them; this crate
+//! depends on no other workspace crate.
 
 pub mod audit;
 pub mod codes;
+pub mod contract;
+pub mod digest;
 pub mod dsse;
 pub mod facts;
 mod finding;
 pub mod intoto;
 pub mod keys;
 pub mod load;
+pub mod quantity;
 mod report;
 pub mod sarif;
 mod summary;

@@ -10,16 +10,17 @@ use crate::{Finding, Severity};
 /// Schema identifier of [`AcceptanceReport`]; bumped on any incompatible change.
 pub const REPORT_SCHEMA: &str = "assay.report/v1";
 
-/// The gate's decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The gate's decision, ordered from the mildest to the gravest (`max` of several verdicts is the one that
+/// stands for them all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// No finding blocks the asset.
     Accepted,
-    /// At least one `deny` finding.
-    Rejected,
     /// No `deny`, but at least one `review` finding: a human decides.
     NeedsReview,
+    /// At least one `deny` finding.
+    Rejected,
 }
 
 impl Verdict {
@@ -98,9 +99,9 @@ pub struct AssetSummary {
     pub name: String,
     /// Package version.
     pub version: String,
-    /// `connector` or `component`, from the contract.
+    /// Connector or component, from the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<crate::contract::AssetKind>,
     /// Publisher, from the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publisher: Option<String>,
@@ -278,5 +279,12 @@ mod tests {
         assert_eq!(Verdict::from_findings(std::slice::from_ref(&warn)), Verdict::Accepted);
         assert_eq!(Verdict::from_findings(&[warn.clone(), review.clone()]), Verdict::NeedsReview);
         assert_eq!(Verdict::from_findings(&[review, deny, warn]), Verdict::Rejected);
+    }
+
+    #[test]
+    fn the_gravest_verdict_is_the_greatest() {
+        assert!(Verdict::Accepted < Verdict::NeedsReview && Verdict::NeedsReview < Verdict::Rejected);
+        let verdicts = [Verdict::NeedsReview, Verdict::Rejected, Verdict::Accepted];
+        assert_eq!(verdicts.into_iter().max(), Some(Verdict::Rejected));
     }
 }

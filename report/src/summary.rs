@@ -32,7 +32,7 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         report.subject.size
     );
     if let Some(asset) = &report.asset {
-        let kind = escape(asset.kind.as_deref().unwrap_or("unknown kind"));
+        let kind = asset.kind.map_or("unknown kind", |kind| kind.as_str());
         let publisher = escape(asset.publisher.as_deref().unwrap_or("unknown publisher"));
         let _ = writeln!(out, "- Asset: {} {} — {kind} by {publisher}", escape(&asset.name), escape(&asset.version));
     }

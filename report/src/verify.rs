@@ -5,10 +5,10 @@
 
 use jiff::Timestamp;
 
+use crate::digest::sha256_hex;
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::intoto::{
     DETAILED_REPORT_URI, REPORT_PREDICATE_TYPE, STATEMENT_TYPE, Statement, VSA_PREDICATE_TYPE, VerificationSummary,
-    sha256_hex,
 };
 use crate::trust::{KeyStatus, TrustStore, TrustedKey};
 
@@ -457,10 +457,7 @@ mod tests {
         let input =
             &verify(&envelopes, &store(&key, "status = \"active\""), &expect_all()).unwrap().summary.input_attestations
                 [0];
-        let digest: String = {
-            use sha2::{Digest, Sha256};
-            Sha256::digest(envelopes[1].payload_bytes().unwrap()).iter().map(|b| format!("{b:02x}")).collect()
-        };
+        let digest: String = { crate::digest::sha256_hex(&envelopes[1].payload_bytes().unwrap()) };
         assert_eq!(input.digest, BTreeMap::from([("sha256".to_owned(), digest)]), "the VSA pins the detailed report");
     }
 

@@ -3,6 +3,7 @@
 
 use std::hint::black_box;
 
+use assay_report::contract::{AssetKind, Capabilities, Capability, Contract};
 use assay_report::facts::{AssetFacts, DependencyFact, Facts, SourceFact};
 use assay_report::{Finding, codes};
 use assay_rules::RuleSet;
@@ -26,17 +27,29 @@ fn facts() -> Facts {
         asset: AssetFacts {
             name: "bench".into(),
             version: "1.0.0".into(),
-            kind: Some("connector".into()),
+            kind: Some(AssetKind::Connector),
             data_classes: vec!["pii".into()],
             license: Some("MIT".into()),
             ..AssetFacts::default()
         },
-        contract: Some(serde_json::json!({ "capabilities": { "network": ["api.example:443"], "env": ["PORT"] } })),
+        contract: Some(Contract {
+            kind: AssetKind::Connector,
+            publisher: "bench".into(),
+            summary: "bench".into(),
+            data_classes: vec!["pii".into()],
+            capabilities: Capabilities {
+                network: vec!["api.example:443".into()],
+                env: vec!["PORT".into()],
+                ..Capabilities::default()
+            },
+            service: None,
+            load: None,
+        }),
         dependencies,
         advisories: Vec::new(),
         source: (0..200)
             .map(|i| SourceFact {
-                capability: "env".into(),
+                capability: Capability::Env,
                 file: format!("src/m{i}.rs"),
                 line: 3,
                 detail: "std::env::var".into(),

@@ -1,22 +1,32 @@
-//! Rule-set files: parsed with spans first, validated in a second pass so every mistake is reported at
-//! once, each at its line.
+//! Rule-set files: parsed with spans first, then each section validated by the check family that owns it,
+//! so every mistake is reported at once, each at its place.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use assay_report::codes;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diagnostic::Diagnostic;
-use crate::{Ban, Level, LicensePolicy, RuleSet};
+use crate::advisories::AdvisoriesDoc;
+use crate::bans::BansDoc;
+use crate::build::BuildDoc;
+use crate::capabilities::CapabilitiesDoc;
+use crate::ceilings::CeilingsDoc;
+use crate::diagnostic::{Diagnostic, Problems};
+use crate::levels::LevelsDoc;
+use crate::licenses::LicensesDoc;
+use crate::metadata::MetadataDoc;
+use crate::rego::RegoRules;
+use crate::sources::SourcesDoc;
+use crate::waivers::WaiverDoc;
+use crate::{RuleSet, advisories, bans, build, capabilities, ceilings, levels, licenses, metadata, sources, waivers};
 
+/// A rule-set file as written, one field per section.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     version: Spanned<u32>,
     #[serde(default)]
-    levels: BTreeMap<Spanned<String>, Spanned<String>>,
+    levels: LevelsDoc,
     licenses: Option<LicensesDoc>,
     #[serde(default)]
     bans: BansDoc,
@@ -38,384 +48,58 @@ struct RuleFile {
     waivers: Vec<WaiverDoc>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WaiverDoc {
-    code: Spanned<String>,
-    asset: String,
-    version: Option<Spanned<String>>,
-    sha256: Option<String>,
-    package: Option<String>,
-    reason: Spanned<String>,
-    approver: String,
-    expires: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LicensesDoc {
-    allow: Vec<Spanned<String>>,
-    #[serde(default)]
-    exceptions: Vec<ExceptionDoc>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExceptionDoc {
-    #[serde(rename = "crate")]
-    name: String,
-    allow: Vec<Spanned<String>>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BansDoc {
-    #[serde(default)]
-    deny: Vec<BanDoc>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BanDoc {
-    #[serde(rename = "crate")]
-    name: String,
-    version: Option<Spanned<String>>,
-    #[serde(default)]
-    wrappers: Vec<String>,
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct SourcesDoc {
-    #[serde(default = "yes")]
-    allow_git: bool,
-    #[serde(default)]
-    allow_registries: Vec<String>,
-}
-
-impl Default for SourcesDoc {
-    fn default() -> Self {
-        Self { allow_git: true, allow_registries: Vec::new() }
-    }
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct AdvisoriesDoc {
-    severity_threshold: Option<Spanned<String>>,
-}
-
-/// CVSS qualitative severities, lowest first.
-pub(crate) const CVSS_SEVERITIES: [&str; 5] = ["none", "low", "medium", "high", "critical"];
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CapabilitiesDoc {
-    #[serde(default)]
-    forbid: Vec<ForbidDoc>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ForbidDoc {
-    kind: Option<String>,
-    data_class: Option<String>,
-    capabilities: Vec<Spanned<String>>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct CeilingsDoc {
-    p50: Option<Spanned<String>>,
-    p95: Option<Spanned<String>>,
-    p99: Option<Spanned<String>>,
-    error_rate: Option<Spanned<String>>,
-    min_rps: Option<f64>,
-    max_rss: Option<Spanned<String>>,
-    startup: Option<Spanned<String>>,
-}
-
-/// Capabilities `[capabilities] forbid` may name.
-pub(crate) const CAPABILITIES: [&str; 6] =
-    ["network", "filesystem-read", "filesystem-write", "process", "env", "unsafe"];
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetadataDoc {
-    #[serde(default)]
-    require: Vec<Spanned<String>>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct BuildDoc {
-    #[serde(default)]
-    allow_build_scripts: Vec<String>,
-    #[serde(default)]
-    allow_proc_macros: Vec<String>,
-}
-
-/// Manifest fields `[metadata] require` may name.
-const METADATA_FIELDS: [&str; 3] = ["license", "description", "repository"];
-
-/// Parses and validates rule-set text; `path` names it in diagnostics and in the rule set's URI.
+/// Parses and validates rule-set text; `path` names it in diagnostics (Rego paths are relative to its
+/// folder) and `uri` in the rule set's identity.
 pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagnostic>> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let diagnostic = |offset: usize, key: Option<String>, message: String, help: Option<&str>| Diagnostic {
-        path: path.to_owned(),
-        line: line_of(offset),
-        key,
-        message,
-        help: help.map(str::to_owned),
+    let mut problems = Problems::new(path, text);
+    let file: RuleFile = match toml::from_str(text) {
+        Ok(file) => file,
+        Err(err) => {
+            let span = err.span().unwrap_or(0..0);
+            problems.at(
+                span,
+                "",
+                err.message().trim().to_owned(),
+                Some("see rules/policies/default.toml for every key"),
+            );
+            return Err(problems.into_sorted());
+        }
     };
-    let file: RuleFile = toml::from_str(text).map_err(|err| {
-        let offset = err.span().map_or(0, |s| s.start);
-        vec![diagnostic(
-            offset,
-            None,
-            err.message().trim().to_owned(),
-            Some("see rules/policies/default.toml for every key"),
-        )]
-    })?;
-
-    let mut problems = Vec::new();
     if *file.version.get_ref() != 1 {
-        problems.push(diagnostic(
-            file.version.span().start,
-            Some("version".into()),
+        problems.at(
+            file.version.span(),
+            "version",
             format!("unsupported rule-set version {}", file.version.get_ref()),
             Some("this assay reads version = 1"),
-        ));
+        );
     }
-    let mut levels = BTreeMap::new();
-    for (code, level) in &file.levels {
-        let key = format!("levels.{}", code.get_ref());
-        if codes::lookup(code.get_ref()).is_none() {
-            problems.push(diagnostic(
-                code.span().start,
-                Some(key.clone()),
-                format!("`{}` is not a finding code", code.get_ref()),
-                Some("`assay rules explain` lists every code"),
-            ));
-        }
-        match Level::parse(level.get_ref()) {
-            Some(parsed) => {
-                levels.insert(code.get_ref().clone(), parsed);
-            }
-            None => problems.push(diagnostic(
-                level.span().start,
-                Some(key),
-                format!("`{}` is not a level", level.get_ref()),
-                Some("use allow, warn, review or deny"),
-            )),
-        }
-    }
-    let spdx_ids = |ids: &[Spanned<String>], key: &str, problems: &mut Vec<Diagnostic>| -> Vec<String> {
-        for id in ids {
-            if spdx::license_id(id.get_ref()).is_none() {
-                let help =
-                    spdx::imprecise_license_id(id.get_ref()).map(|(near, _)| format!("did you mean `{}`?", near.name));
-                problems.push(diagnostic(
-                    id.span().start,
-                    Some(key.to_owned()),
-                    format!("`{}` is not an SPDX licence id", id.get_ref()),
-                    help.as_deref().or(Some("see https://spdx.org/licenses/")),
-                ));
-            }
-        }
-        ids.iter().map(|id| id.get_ref().clone()).collect()
-    };
-    let licenses = file.licenses.as_ref().map(|doc| LicensePolicy {
-        allow: spdx_ids(&doc.allow, "licenses.allow", &mut problems),
-        exceptions: doc
-            .exceptions
-            .iter()
-            .map(|exception| {
-                (exception.name.clone(), spdx_ids(&exception.allow, "licenses.exceptions.allow", &mut problems))
-            })
-            .collect(),
-    });
-    let mut bans = Vec::new();
-    for ban in &file.bans.deny {
-        let version = match &ban.version {
-            None => None,
-            Some(text) => match semver::VersionReq::parse(text.get_ref()) {
-                Ok(req) => Some(req),
-                Err(err) => {
-                    problems.push(diagnostic(
-                        text.span().start,
-                        Some("bans.deny.version".into()),
-                        format!("`{}` is not a version requirement: {err}", text.get_ref()),
-                        Some("write e.g. \"<0.9.80\" or \">=1, <1.4\""),
-                    ));
-                    None
-                }
-            },
-        };
-        bans.push(Ban { name: ban.name.clone(), version, wrappers: ban.wrappers.clone(), reason: ban.reason.clone() });
-    }
-    if let Some(threshold) = &file.advisories.severity_threshold
-        && !CVSS_SEVERITIES.contains(&threshold.get_ref().as_str())
-    {
-        problems.push(diagnostic(
-            threshold.span().start,
-            Some("advisories.severity-threshold".into()),
-            format!("`{}` is not a CVSS severity", threshold.get_ref()),
-            Some("use none, low, medium, high or critical"),
-        ));
-    }
-    let mut forbidden = Vec::new();
-    for rule in &file.capabilities.forbid {
-        for capability in &rule.capabilities {
-            if !CAPABILITIES.contains(&capability.get_ref().as_str()) {
-                problems.push(diagnostic(
-                    capability.span().start,
-                    Some("capabilities.forbid.capabilities".into()),
-                    format!("`{}` is not a capability", capability.get_ref()),
-                    Some("use network, filesystem-read, filesystem-write, process, env or unsafe"),
-                ));
-            }
-        }
-        forbidden.push(crate::Forbidden {
-            kind: rule.kind.clone(),
-            data_class: rule.data_class.clone(),
-            capabilities: rule.capabilities.iter().map(|c| c.get_ref().clone()).collect(),
-        });
-    }
-    let mut ceilings =
-        assay_load_runner::Budget { min_rps: file.ceilings.min_rps, ..assay_load_runner::Budget::default() };
-    {
-        let doc = &file.ceilings;
-        let mut quantity = |value: &Option<Spanned<String>>, key: &str| -> Option<String> {
-            let value = value.as_ref()?;
-            Some(value.get_ref().clone()).filter(|_| {
-                let valid = match key {
-                    "error-rate" => value.get_ref().parse::<assay_load_runner::Percent>().map(|_| ()),
-                    "max-rss" => value.get_ref().parse::<assay_load_runner::ByteSize>().map(|_| ()),
-                    _ => value.get_ref().parse::<assay_load_runner::TimeSpan>().map(|_| ()),
-                };
-                if let Err(message) = &valid {
-                    problems.push(diagnostic(
-                        value.span().start,
-                        Some(format!("ceilings.{key}")),
-                        message.clone(),
-                        None,
-                    ));
-                }
-                valid.is_ok()
-            })
-        };
-        ceilings.p50 = quantity(&doc.p50, "p50").and_then(|v| v.parse().ok());
-        ceilings.p95 = quantity(&doc.p95, "p95").and_then(|v| v.parse().ok());
-        ceilings.p99 = quantity(&doc.p99, "p99").and_then(|v| v.parse().ok());
-        ceilings.error_rate = quantity(&doc.error_rate, "error-rate").and_then(|v| v.parse().ok());
-        ceilings.max_rss = quantity(&doc.max_rss, "max-rss").and_then(|v| v.parse().ok());
-        ceilings.startup = quantity(&doc.startup, "startup").and_then(|v| v.parse().ok());
-    }
-    let mut waivers = Vec::new();
-    for waiver in &file.waivers {
-        let code = waiver.code.get_ref();
-        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            problems.push(diagnostic(
-                waiver.code.span().start,
-                Some("waivers.code".into()),
-                format!("`{code}` is not a finding code"),
-                None,
-            ));
-        }
-        let version = waiver.version.as_ref().and_then(|text| match semver::VersionReq::parse(text.get_ref()) {
-            Ok(req) => Some(req),
-            Err(err) => {
-                problems.push(diagnostic(
-                    text.span().start,
-                    Some("waivers.version".into()),
-                    format!("`{}` is not a version requirement: {err}", text.get_ref()),
-                    None,
-                ));
-                None
-            }
-        });
-        let expires = match waiver.expires.get_ref().parse::<jiff::civil::Date>() {
-            Ok(date) => Some(date),
-            Err(_) => {
-                problems.push(diagnostic(
-                    waiver.expires.span().start,
-                    Some("waivers.expires".into()),
-                    format!("`{}` is not a date", waiver.expires.get_ref()),
-                    Some("write YYYY-MM-DD; every waiver expires"),
-                ));
-                None
-            }
-        };
-        if waiver.reason.get_ref().trim().is_empty() {
-            problems.push(diagnostic(
-                waiver.reason.span().start,
-                Some("waivers.reason".into()),
-                "a waiver needs a reason".to_owned(),
-                None,
-            ));
-        }
-        if let Some(expires) = expires {
-            waivers.push(crate::Waiver {
-                code: code.clone(),
-                asset: waiver.asset.clone(),
-                version,
-                sha256: waiver.sha256.as_ref().map(|s| s.to_ascii_lowercase()),
-                package: waiver.package.clone(),
-                reason: waiver.reason.get_ref().clone(),
-                approver: waiver.approver.clone(),
-                expires,
-            });
-        }
-    }
-    let rego_patterns: Vec<(String, usize)> =
-        file.rego.iter().map(|p| (p.get_ref().clone(), line_of(p.span().start))).collect();
-    let rego = if rego_patterns.is_empty() || !problems.is_empty() {
-        None
-    } else {
-        let base = path.parent().unwrap_or(Path::new("."));
-        match crate::rego::RegoRules::load(base, &rego_patterns, path) {
-            Ok(rules) => Some(rules),
-            Err(diagnostics) => {
-                problems.extend(diagnostics);
-                None
-            }
-        }
-    };
-    for field in &file.metadata.require {
-        if !METADATA_FIELDS.contains(&field.get_ref().as_str()) {
-            problems.push(diagnostic(
-                field.span().start,
-                Some("metadata.require".into()),
-                format!("`{}` is not a required-metadata field", field.get_ref()),
-                Some("use license, description or repository"),
-            ));
-        }
-    }
+    let levels = levels::validate(&file.levels, &mut problems);
+    let licenses = file.licenses.as_ref().map(|doc| licenses::validate(doc, &mut problems));
+    let bans = bans::validate(&file.bans, &mut problems);
+    let advisories = advisories::validate(&file.advisories, &mut problems);
+    let forbidden = capabilities::validate(&file.capabilities, &mut problems);
+    let ceilings = ceilings::validate(&file.ceilings, &mut problems);
+    let waivers = waivers::validate(&file.waivers, &mut problems);
+    let metadata = metadata::validate(&file.metadata, &mut problems);
+    // Policies are loaded (and their files read) only for an otherwise valid rule set.
+    let rego =
+        if file.rego.is_empty() || !problems.is_empty() { None } else { RegoRules::load(&file.rego, &mut problems) };
     if !problems.is_empty() {
-        problems.sort_by_key(|d| d.line);
-        return Err(problems);
+        return Err(problems.into_sorted());
     }
     Ok(RuleSet {
         uri,
         levels,
         licenses,
         bans,
-        allow_git: file.sources.allow_git,
-        allow_registries: file.sources.allow_registries,
-        metadata_required: file.metadata.require.iter().map(|f| f.get_ref().clone()).collect(),
-        allow_build_scripts: file.build.allow_build_scripts,
-        allow_proc_macros: file.build.allow_proc_macros,
+        sources: sources::validate(file.sources),
+        metadata,
+        build: build::validate(file.build),
         rego,
         waivers,
         forbidden,
         ceilings,
-        severity_threshold: file.advisories.severity_threshold.map(|t| t.into_inner()),
+        advisories,
     })
 }
 
@@ -461,6 +145,13 @@ mod tests {
                 3,
                 "`teleport` is not a capability",
             ),
+            (
+                "version = 1\n[capabilities]\nforbid = [{ kind = \"plugin\", capabilities = [\"network\"] }]\n",
+                3,
+                "`plugin` is not an asset kind",
+            ),
+            ("version = 1\n[advisories]\nseverity-threshold = \"severe\"\n", 3, "`severe` is not a CVSS severity"),
+            ("version = 1\n[metadata]\nrequire = [\"homepage\"]\n", 3, "`homepage` is not a required-metadata field"),
         ];
         for (text, line, words) in cases {
             let found = problems(text);
@@ -469,6 +160,14 @@ mod tests {
                 "expected line {line} `{words}` in {found:?} for:\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn every_diagnostic_spans_the_offending_text() {
+        let text = "version = 1\n[levels]\nvulnerability = \"fatal\"\n[ceilings]\np95 = \"fast\"\n";
+        let diagnostics = parse(text, Path::new("rules.toml"), String::new()).unwrap_err();
+        let spanned: Vec<&str> = diagnostics.iter().map(|d| &text[d.span.clone().unwrap()]).collect();
+        assert_eq!(spanned, ["\"fatal\"", "\"fast\""]);
     }
 
     #[test]

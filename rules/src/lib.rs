@@ -1,142 +1,55 @@
 //! Rule sets: the marketplace's policy — the level each finding code is judged at, the built-in policy
-//! checks (licences, bans, sources, metadata, build-script and proc-macro allow lists) and the verdict.
+//! checks and the verdict.
 //!
 //! Security teams tune a rule-set file (`rules/policies/default.toml` is the bundled one) without touching
-//! Rust. Custom Rego rules and waivers (issue "Rule sets") extend this crate.
+//! Rust. The crate is cut by check family, as cargo-deny is: each module owns its section of the file (a
+//! spanned document type and `validate` into typed configuration) and its check over the facts —
+//! [`levels`], [`licenses`], [`bans`], [`sources`], [`advisories`], [`capabilities`], [`ceilings`],
+//! [`metadata`], [`build`], [`waivers`] and custom Rego rules (`rego`). `file` reads a whole file; `digest`
+//! names a rule set by its canonical form.
 
-mod checks;
-pub mod diagnostic;
+pub mod advisories;
+pub mod bans;
+pub mod build;
+pub mod capabilities;
+pub mod ceilings;
+mod diagnostic;
+mod digest;
 mod file;
+pub mod levels;
+pub mod licenses;
+pub mod metadata;
 mod rego;
+pub mod sources;
+pub mod waivers;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
+use assay_report::contract::Budget;
 use assay_report::facts::Facts;
-use assay_report::{Finding, RulesIdentity, Severity, Verdict, codes};
-use sha2::{Digest, Sha256};
+use assay_report::{Finding, RulesIdentity, Severity, Verdict};
 
 pub use diagnostic::Diagnostic;
+pub use levels::Level;
 
 /// The bundled marketplace rule set.
 pub const DEFAULT_RULES: &str = include_str!("../policies/default.toml");
-
-/// How much a code weighs: `allow` drops its findings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    /// Drop the finding.
-    Allow,
-    /// Judge it at this severity.
-    At(Severity),
-}
-
-impl Level {
-    fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "allow" => Self::Allow,
-            "warn" => Self::At(Severity::Warn),
-            "review" => Self::At(Severity::Review),
-            "deny" => Self::At(Severity::Deny),
-            "note" => Self::At(Severity::Note),
-            _ => return None,
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::At(severity) => severity.as_str(),
-        }
-    }
-}
-
-/// Licences allowed for every crate, and extra ones per crate.
-#[derive(Clone, Debug, Default)]
-pub struct LicensePolicy {
-    /// SPDX ids.
-    pub allow: Vec<String>,
-    /// Extra SPDX ids by crate name.
-    pub exceptions: Vec<(String, Vec<String>)>,
-}
-
-impl LicensePolicy {
-    /// Whether `expression` (parsed laxly, as crates write them) is satisfiable with the allowed ids.
-    pub fn allows(&self, crate_name: &str, expression: &str) -> bool {
-        let Ok(parsed) = spdx::Expression::parse_mode(expression, spdx::ParseMode::LAX) else { return false };
-        let extra: Vec<&String> =
-            self.exceptions.iter().filter(|(name, _)| name == crate_name).flat_map(|(_, ids)| ids).collect();
-        parsed.evaluate(|requirement| match &requirement.license {
-            spdx::LicenseItem::Spdx { id, .. } => {
-                self.allow.iter().chain(extra.iter().copied()).any(|allowed| allowed == id.name)
-            }
-            spdx::LicenseItem::Other { .. } => false,
-        })
-    }
-}
-
-/// A banned crate.
-#[derive(Clone, Debug)]
-pub struct Ban {
-    /// Crate name.
-    pub name: String,
-    /// Versions banned (all when `None`).
-    pub version: Option<semver::VersionReq>,
-    /// The only crates allowed to depend on it.
-    pub wrappers: Vec<String>,
-    /// Why.
-    pub reason: Option<String>,
-}
 
 /// A policy over findings and facts.
 #[derive(Clone, Debug)]
 pub struct RuleSet {
     uri: String,
-    levels: BTreeMap<String, Level>,
-    licenses: Option<LicensePolicy>,
-    bans: Vec<Ban>,
-    allow_git: bool,
-    allow_registries: Vec<String>,
-    metadata_required: Vec<String>,
-    allow_build_scripts: Vec<String>,
-    allow_proc_macros: Vec<String>,
+    levels: levels::Levels,
+    licenses: Option<licenses::LicensePolicy>,
+    bans: Vec<bans::Ban>,
+    sources: sources::SourcePolicy,
+    metadata: Vec<metadata::MetadataField>,
+    build: build::BuildAllowList,
     rego: Option<rego::RegoRules>,
-    waivers: Vec<Waiver>,
-    forbidden: Vec<Forbidden>,
-    ceilings: assay_load_runner::Budget,
-    severity_threshold: Option<String>,
-}
-
-/// Capabilities an asset of a kind, or handling a data class, may not have.
-#[derive(Clone, Debug)]
-pub struct Forbidden {
-    /// Applies to assets of this kind (`connector`, `component`), when set.
-    pub kind: Option<String>,
-    /// Applies to assets handling this data class, when set.
-    pub data_class: Option<String>,
-    /// Forbidden capabilities (`network`, `filesystem-read`, `filesystem-write`, `process`, `env`, `unsafe`).
-    pub capabilities: Vec<String>,
-}
-
-/// An accepted risk: findings of `code` for `asset` are kept, marked waived, and left out of the verdict
-/// until `expires`.
-#[derive(Clone, Debug)]
-pub struct Waiver {
-    /// Finding code.
-    pub code: String,
-    /// Asset (package) name.
-    pub asset: String,
-    /// Asset versions covered (all when `None`).
-    pub version: Option<semver::VersionReq>,
-    /// Pinned to this archive, when set.
-    pub sha256: Option<String>,
-    /// Only findings about this dependency, when set.
-    pub package: Option<String>,
-    /// Why.
-    pub reason: String,
-    /// Who accepted it.
-    pub approver: String,
-    /// Last day it holds.
-    pub expires: jiff::civil::Date,
+    waivers: Vec<waivers::Waiver>,
+    forbidden: Vec<capabilities::Forbidden>,
+    ceilings: Budget,
+    advisories: advisories::AdvisoryPolicy,
 }
 
 /// The asset a verdict is for, as waivers match it.
@@ -168,109 +81,43 @@ impl RuleSet {
 
     /// Reads and parses a rule-set file.
     pub fn load(path: &Path) -> Result<Self, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            vec![Diagnostic {
-                path: path.to_owned(),
-                line: 0,
-                key: None,
-                message: format!("cannot read: {err}"),
-                help: None,
-            }]
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|err| vec![Diagnostic::file(path, format!("cannot read: {err}"))])?;
         Self::parse(&text, path)
     }
 
     /// The same rule set with `code` judged at `severity`.
     pub fn with_level(mut self, code: &str, severity: Severity) -> Self {
-        self.levels.insert(code.to_owned(), Level::At(severity));
+        self.levels.set(code, Level::At(severity));
         self
     }
 
     /// Upper bounds every contract budget must respect (the load stage applies the stricter of the two).
-    pub fn ceilings(&self) -> &assay_load_runner::Budget {
+    pub fn ceilings(&self) -> &Budget {
         &self.ceilings
     }
 
     /// The level this rule set gives a code, if it knows the code.
     pub fn level(&self, code: &str) -> Option<Level> {
-        self.levels.get(code).copied().or_else(|| codes::lookup(code).map(|c| Level::At(c.default_severity)))
+        self.levels.of(code)
     }
 
-    /// Where the rule set came from and its digest: sha256 over its canonical form (one line per code with
-    /// its level, then every policy in a fixed order), so two rule sets that judge alike share it.
+    /// Where the rule set came from and its digest (see `digest`).
     pub fn identity(&self) -> RulesIdentity {
-        let mut codes: Vec<&str> =
-            codes::ALL.iter().map(|c| c.id).chain(self.levels.keys().map(String::as_str)).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        let mut canonical = String::new();
-        for code in codes {
-            let level = self.level(code).map_or("unknown", Level::as_str);
-            canonical.push_str(&format!("level {code}={level}\n"));
-        }
-        if let Some(licenses) = &self.licenses {
-            let mut allow = licenses.allow.clone();
-            allow.sort();
-            canonical.push_str(&format!("licenses.allow={}\n", allow.join(",")));
-            let mut exceptions = licenses.exceptions.clone();
-            exceptions.sort();
-            for (name, ids) in exceptions {
-                canonical.push_str(&format!("licenses.exception {name}={}\n", ids.join(",")));
-            }
-        }
-        for ban in &self.bans {
-            let version = ban.version.as_ref().map(ToString::to_string).unwrap_or_else(|| "*".to_owned());
-            canonical.push_str(&format!("ban {}@{version} wrappers={}\n", ban.name, ban.wrappers.join(",")));
-        }
-        canonical.push_str(&format!(
-            "sources.allow-git={}\nsources.allow-registries={}\n",
-            self.allow_git,
-            self.allow_registries.join(",")
-        ));
-        canonical.push_str(&format!("metadata.require={}\n", self.metadata_required.join(",")));
-        canonical.push_str(&format!(
-            "build.scripts={}\nbuild.proc-macros={}\n",
-            self.allow_build_scripts.join(","),
-            self.allow_proc_macros.join(",")
-        ));
-        for rule in &self.forbidden {
-            canonical.push_str(&format!(
-                "forbid kind={} data-class={} {}\n",
-                rule.kind.as_deref().unwrap_or("*"),
-                rule.data_class.as_deref().unwrap_or("*"),
-                rule.capabilities.join(",")
-            ));
-        }
-        canonical.push_str(&format!("ceilings={}\n", serde_json::to_string(&self.ceilings).unwrap_or_default()));
-        for waiver in &self.waivers {
-            let version = waiver.version.as_ref().map(ToString::to_string).unwrap_or_else(|| "*".to_owned());
-            canonical.push_str(&format!(
-                "waiver {}:{}@{version} sha256={} package={} approver={} expires={}\n",
-                waiver.code,
-                waiver.asset,
-                waiver.sha256.as_deref().unwrap_or("*"),
-                waiver.package.as_deref().unwrap_or("*"),
-                waiver.approver,
-                waiver.expires
-            ));
-        }
-        if let Some(rego) = &self.rego {
-            for (file, sha256) in rego.digests() {
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                canonical.push_str(&format!("rego {name}={sha256}\n"));
-            }
-        }
-        canonical.push_str(&format!(
-            "advisories.severity-threshold={}\n",
-            self.severity_threshold.as_deref().unwrap_or("none")
-        ));
-        let sha256 = Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        RulesIdentity { uri: self.uri.clone(), sha256 }
+        digest::identity(self)
     }
 
     /// The findings the built-in policy checks and the custom Rego rules call for, given the facts.
     pub fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
-        let mut findings = checks::evaluate(self, facts);
+        let mut findings = Vec::new();
+        if let Some(policy) = &self.licenses {
+            licenses::check(policy, facts, &mut findings);
+        }
+        bans::check(&self.bans, facts, &mut findings);
+        sources::check(&self.sources, facts, &mut findings);
+        capabilities::check(&self.forbidden, facts, &mut findings);
+        ceilings::check(&self.ceilings, facts, &mut findings);
+        metadata::check(&self.metadata, facts, &mut findings);
         if let Some(rego) = &self.rego {
             findings.extend(rego.evaluate(facts));
         }
@@ -278,102 +125,29 @@ impl RuleSet {
     }
 
     /// Applies levels to the findings (drops `allow`ed ones and the build-script / proc-macro findings of
-    /// allow-listed assets), sorts them, and returns the verdict.
+    /// allow-listed assets), the advisory threshold and the waivers, sorts them, and returns the verdict.
     pub fn judge(&self, findings: &mut Vec<Finding>, asset: Option<&JudgedAsset>) -> Verdict {
-        let asset_name = asset.map(|a| a.name.as_str());
-        let allow_listed = |code: &str| match (code, asset_name) {
-            ("build-script", Some(name)) => self.allow_build_scripts.iter().any(|a| a == name),
-            ("proc-macro", Some(name)) => self.allow_proc_macros.iter().any(|a| a == name),
-            _ => false,
-        };
+        let allow_listed = |code: &str| asset.is_some_and(|asset| self.build.covers(code, &asset.name));
         findings.retain(|finding| self.level(&finding.code) != Some(Level::Allow) && !allow_listed(&finding.code));
-        let rank = |severity: &str| file::CVSS_SEVERITIES.iter().position(|s| *s == severity);
-        let threshold = self.severity_threshold.as_deref().and_then(rank);
         for finding in findings.iter_mut() {
             if let Some(Level::At(severity)) = self.level(&finding.code) {
                 finding.severity = severity;
             }
-            // Below the CVSS threshold a vulnerability is reported, not blocking; one without a CVSS
-            // vector always counts in full, as in cargo-audit.
-            let cvss = finding.advisory.as_ref().and_then(|a| a.cvss_severity.as_deref()).and_then(rank);
-            let below = finding.code == codes::VULNERABILITY.id && cvss.is_some() && cvss < threshold;
-            if below && finding.severity > Severity::Warn {
-                finding.severity = Severity::Warn;
-            }
+            self.advisories.apply(finding);
         }
         if let Some(asset) = asset {
-            self.apply_waivers(findings, asset);
+            waivers::apply(&self.waivers, &self.levels, findings, asset);
         }
         Finding::sort(findings);
         Verdict::from_findings(findings)
-    }
-
-    /// Marks the findings this asset's active waivers cover; reports expired and unused waivers.
-    fn apply_waivers(&self, findings: &mut Vec<Finding>, asset: &JudgedAsset) {
-        let mut extra = Vec::new();
-        for waiver in &self.waivers {
-            let applies = waiver.asset == asset.name
-                && waiver
-                    .version
-                    .as_ref()
-                    .is_none_or(|req| semver::Version::parse(&asset.version).is_ok_and(|v| req.matches(&v)))
-                && waiver.sha256.as_ref().is_none_or(|sha| *sha == asset.sha256);
-            if !applies {
-                continue;
-            }
-            let covers = |finding: &Finding| {
-                finding.code == waiver.code
-                    && waiver.package.as_ref().is_none_or(|package| {
-                        matches!(&finding.location, Some(assay_report::Location::Package { name, .. }) if name == package)
-                    })
-            };
-            if asset.today > waiver.expires {
-                extra.push(
-                    Finding::new(
-                        &codes::WAIVER_EXPIRED,
-                        format!(
-                            "the waiver of `{}` approved by {} expired on {}; the findings it covered count again",
-                            waiver.code, waiver.approver, waiver.expires
-                        ),
-                    )
-                    .help("renew it with a new expiry date, or fix the finding"),
-                );
-                continue;
-            }
-            let mut used = false;
-            for finding in findings.iter_mut().filter(|f| covers(f) && f.waived.is_none()) {
-                finding.waived = Some(assay_report::Waived {
-                    reason: waiver.reason.clone(),
-                    approver: waiver.approver.clone(),
-                    expires: waiver.expires.to_string(),
-                });
-                used = true;
-            }
-            if !used {
-                extra.push(
-                    Finding::new(
-                        &codes::WAIVER_UNUSED,
-                        format!(
-                            "the waiver of `{}` approved by {} matches no finding of this asset",
-                            waiver.code, waiver.approver
-                        ),
-                    )
-                    .help("remove it, or correct its code, package or version"),
-                );
-            }
-        }
-        for mut finding in extra {
-            if let Some(Level::At(severity)) = self.level(&finding.code) {
-                finding.severity = severity;
-            }
-            findings.push(finding);
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use assay_report::audit::CvssSeverity;
+    use assay_report::codes;
     use assay_report::facts::{AssetFacts, DependencyFact};
 
     #[test]
@@ -384,14 +158,6 @@ mod tests {
         findings.push(Finding::new(&codes::VULNERABILITY, "bad"));
         assert_eq!(rules.judge(&mut findings, None), Verdict::Rejected);
         assert_eq!(findings[0].code, "vulnerability", "deny findings sort first");
-    }
-
-    #[test]
-    fn the_digest_changes_with_any_level() {
-        let builtin = RuleSet::builtin().identity();
-        assert_eq!(builtin.sha256.len(), 64);
-        assert_eq!(builtin, RuleSet::builtin().identity());
-        assert_ne!(builtin.sha256, RuleSet::builtin().with_level("db-stale", Severity::Deny).identity().sha256);
     }
 
     #[test]
@@ -412,7 +178,7 @@ mod tests {
         let vulnerability = |cvss: Option<&str>| {
             let finding = Finding::new(&codes::VULNERABILITY, "v");
             match cvss {
-                Some(severity) => finding.about_advisory("RUSTSEC-0000-0000", Some(severity)),
+                Some(severity) => finding.about_advisory("RUSTSEC-0000-0000", CvssSeverity::parse(severity)),
                 None => finding.about_advisory("RUSTSEC-0000-0000", None),
             }
         };
@@ -423,18 +189,6 @@ mod tests {
             let mut findings = vec![vulnerability(cvss)];
             assert_eq!(rules.judge(&mut findings, None), Verdict::Rejected, "{cvss:?}");
         }
-    }
-
-    #[test]
-    fn licences_are_judged_as_expressions() {
-        let policy =
-            LicensePolicy { allow: vec!["MIT".into()], exceptions: vec![("ring".into(), vec!["OpenSSL".into()])] };
-        assert!(policy.allows("x", "MIT OR Apache-2.0"));
-        assert!(policy.allows("x", "MIT/Apache-2.0"), "lax parsing, as crates write them");
-        assert!(!policy.allows("x", "MIT AND GPL-3.0-only"));
-        assert!(policy.allows("ring", "MIT AND OpenSSL"));
-        assert!(!policy.allows("other", "MIT AND OpenSSL"));
-        assert!(!policy.allows("x", "not a licence at all"));
     }
 
     #[test]

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use assay_report::facts::Facts;
 use assay_report::{Finding, Location, Severity, codes};
-use sha2::{Digest, Sha256};
 
-use crate::diagnostic::Diagnostic;
+use toml::Spanned;
+
+use crate::diagnostic::{Diagnostic, Problems};
 
 /// Loaded Rego policies, ready to evaluate.
 #[derive(Clone)]
@@ -67,24 +68,20 @@ fn error_line(message: &str) -> Option<usize> {
 }
 
 impl RegoRules {
-    /// Loads every policy the patterns match (relative to the rule-set file's folder `base`).
-    /// `rule_file` and `line` locate the `rego = [...]` key for pattern mistakes.
-    pub fn load(base: &Path, patterns: &[(String, usize)], rule_file: &Path) -> Result<Self, Vec<Diagnostic>> {
+    /// Loads every policy the `rego = [...]` patterns match, relative to the rule-set file's folder. Returns
+    /// `None` when any pattern or policy is wrong; each mistake is in `problems`.
+    pub(crate) fn load(patterns: &[Spanned<String>], problems: &mut Problems<'_>) -> Option<Self> {
+        let base = problems.path().parent().unwrap_or(Path::new(".")).to_owned();
         let mut engine = regorus::Engine::new();
         let mut packages = Vec::new();
         let mut digests = Vec::new();
-        let mut problems = Vec::new();
-        for (pattern, line) in patterns {
-            let files = match expand(base, pattern) {
+        let mut failed = false;
+        for pattern in patterns {
+            let files = match expand(&base, pattern.get_ref()) {
                 Ok(files) => files,
                 Err(message) => {
-                    problems.push(Diagnostic {
-                        path: rule_file.to_owned(),
-                        line: *line,
-                        key: Some("rego".into()),
-                        message,
-                        help: None,
-                    });
+                    problems.at(pattern.span(), "rego", message, None);
+                    failed = true;
                     continue;
                 }
             };
@@ -92,19 +89,13 @@ impl RegoRules {
                 let text = match std::fs::read_to_string(&file) {
                     Ok(text) => text,
                     Err(err) => {
-                        problems.push(Diagnostic {
-                            path: file.clone(),
-                            line: 0,
-                            key: None,
-                            message: format!("cannot read: {err}"),
-                            help: None,
-                        });
+                        problems.push(Diagnostic::file(&file, format!("cannot read: {err}")));
+                        failed = true;
                         continue;
                     }
                 };
-                digests
-                    .push((file.clone(), Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()));
-                match engine.add_policy(file.display().to_string(), text) {
+                digests.push((file.clone(), assay_report::digest::sha256_hex(text.as_bytes())));
+                match engine.add_policy(file.display().to_string(), text.clone()) {
                     Ok(package) => packages.push((package, file)),
                     Err(err) => {
                         let message = err.to_string();
@@ -114,23 +105,30 @@ impl RegoRules {
                             .find(|l| l.starts_with("error:"))
                             .unwrap_or(message.trim())
                             .to_owned();
-                        problems.push(Diagnostic {
-                            path: file,
-                            line: error_line(&message).unwrap_or(1),
-                            key: None,
-                            message: format!("Rego: {}", summary.trim_start_matches("error: ")),
-                            help: Some("rules are Rego v1: `deny contains {\"code\": …, \"msg\": …} if { … }`".into()),
-                        });
+                        let line = error_line(&message).unwrap_or(1);
+                        let mut diagnostic = Diagnostic::at_line(
+                            &file,
+                            &text,
+                            line,
+                            format!("Rego: {}", summary.trim_start_matches("error: ")),
+                        );
+                        diagnostic.help =
+                            Some("rules are Rego v1: `deny contains {\"code\": …, \"msg\": …} if { … }`".into());
+                        problems.push(diagnostic);
+                        failed = true;
                     }
                 }
             }
         }
-        if problems.is_empty() { Ok(Self { engine, packages, digests }) } else { Err(problems) }
+        (!failed).then_some(Self { engine, packages, digests })
     }
 
-    /// `(file, sha256)` of every loaded policy.
-    pub fn digests(&self) -> &[(PathBuf, String)] {
-        &self.digests
+    /// Its lines of the rule set's canonical form: each policy file's name and sha256.
+    pub(crate) fn canonical(&self, out: &mut String) {
+        for (file, sha256) in &self.digests {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push_str(&format!("rego {name}={sha256}\n"));
+        }
     }
 
     /// Evaluates every policy over `facts`. A rule that fails at run time becomes a `review` finding: a

@@ -325,7 +325,7 @@ pub fn scan(
         Some(Facts {
             schema: FACTS_SCHEMA.to_owned(),
             asset: loaded.facts(&intake.subject.sha256)?,
-            contract: loaded.contract.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+            contract: loaded.contract.clone(),
             dependencies: sbom_output.as_ref().map(|s| s.dependencies.clone()).unwrap_or_default(),
             advisories: audit_result
                 .iter()

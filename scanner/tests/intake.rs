@@ -61,8 +61,7 @@ fn clean_archive_is_accepted_and_identified_by_its_sha256() {
     assert_eq!(report["subject"]["name"], "demo-0.1.0.crate");
     assert_eq!(report["subject"]["kind"], "crate");
     assert_eq!(report["subject"]["size"], bytes.len());
-    use sha2::Digest;
-    let expected: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = assay_report::digest::sha256_hex(&bytes);
     assert_eq!(report["subject"]["sha256"], expected);
     assert!(sandbox.leftovers().is_empty());
 }

@@ -20,18 +20,68 @@ fn the_bundled_rule_set_checks_clean_and_a_broken_one_names_each_line() {
     let output = sandbox.assay().args(["rules", "check"]).arg(&broken).output().unwrap();
     assert_eq!(exit_code(&output), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for line in [
-        ":3: error: `fatal` is not a level",
-        ":4: error: `no-such-code` is not a finding code",
-        ":6: error: `Apache2` is not an SPDX licence id",
-        ":9: error: `<<1` is not a version requirement",
+    for (place, message) in [
+        ("broken.toml:3:", "error: `fatal` is not a level"),
+        ("broken.toml:4:", "error: `no-such-code` is not a finding code"),
+        ("broken.toml:6:", "error: `Apache2` is not an SPDX licence id"),
+        ("broken.toml:9:", "error: `<<1` is not a version requirement"),
     ] {
-        assert!(stderr.contains(line), "missing `{line}` in:\n{stderr}");
+        assert!(stderr.contains(place) && stderr.contains(message), "missing `{place}` `{message}` in:\n{stderr}");
     }
     let syntax = sandbox.input("syntax.toml", b"version = 1\n\n[sources\n");
     let output = sandbox.assay().args(["rules", "check"]).arg(&syntax).output().unwrap();
     assert_eq!(exit_code(&output), 2);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("syntax.toml:3: error:"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("syntax.toml:3:"));
+}
+
+/// `assay rules check` run on `name` (written with `text` under the sandbox's `in/`, with `extra` files
+/// beside it) from that folder, so the paths it prints are relative: its stderr.
+fn check_output(name: &str, text: &str, extra: &[(&str, &str)]) -> String {
+    let sandbox = Sandbox::new();
+    sandbox.input(name, text.as_bytes());
+    for (path, content) in extra {
+        let path = sandbox.path("in").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let output = sandbox.assay().args(["rules", "check", name]).current_dir(sandbox.path("in")).output().unwrap();
+    assert_eq!(exit_code(&output), 2);
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn broken_rule_sets_show_the_offending_source_with_a_marker() {
+    insta::assert_snapshot!(
+        "check_levels_and_licences",
+        check_output(
+            "levels.toml",
+            "version = 1\n[levels]\nvulnerability = \"fatal\"\nno-such-code = \"warn\"\n[licenses]\nallow = [\"MIT\", \"apache-2\"]\n",
+            &[],
+        )
+    );
+    insta::assert_snapshot!(
+        "check_syntax",
+        check_output("syntax.toml", "version = 1\n\n[sources\nallow-git = false\n", &[])
+    );
+    insta::assert_snapshot!(
+        "check_policies",
+        check_output(
+            "policies.toml",
+            "version = 1\n[capabilities]\nforbid = [\n  { kind = \"plugin\", capabilities = [\"network\", \"teleport\"] },\n]\n[ceilings]\np95 = \"fast\"\n[[waivers]]\ncode = \"vulnerability\"\nasset = \"demo\"\nreason = \"\"\napprover = \"sec\"\nexpires = \"soon\"\n",
+            &[],
+        )
+    );
+    insta::assert_snapshot!(
+        "check_rego",
+        check_output(
+            "rego.toml",
+            "version = 1\nrego = [\"policies/*.rego\"]\n",
+            &[(
+                "policies/bad.rego",
+                "package acme\n\nimport rego.v1\n\ndeny contains {\"code\": \"x\"} if {\n  input.asset.name ==\n}\n"
+            )],
+        )
+    );
 }
 
 #[test]

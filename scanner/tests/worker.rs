@@ -27,8 +27,7 @@ fn setup(sandbox: &Sandbox) -> (PathBuf, PathBuf) {
 /// A v1 submission of `archive`.
 fn submission(id: &str, archive: &Path, name: &str, version: &str) -> Vec<u8> {
     let bytes = std::fs::read(archive).unwrap();
-    use sha2::Digest;
-    let sha256: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let sha256: String = assay_report::digest::sha256_hex(&bytes);
     serde_json::to_vec(&serde_json::json!({
         "schema": "assay.submission/v1",
         "submission_id": id,
@@ -96,7 +95,6 @@ fn submissions_get_their_verdicts_stored_and_published() {
     assert_eq!(envelopes.as_array().unwrap().len(), 2, "the body is the envelopes of report.dsse.json");
 
     assert!(worker.terminate().success(), "SIGTERM stops the worker cleanly");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -125,7 +123,6 @@ fn a_worker_killed_mid_scan_loses_nothing_and_stores_one_report() {
     let bodies: std::collections::BTreeSet<&Vec<u8>> = published.iter().map(|m| &m.body).collect();
     assert_eq!(bodies.len(), 1, "every publication carries the one stored report");
     drop(second);
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -149,7 +146,6 @@ fn a_duplicate_delivery_gives_one_verdict_and_one_stored_report() {
     });
     assert_eq!(broker::stored_reports(&store).len(), 1);
     assert_eq!(published[0].body, published[1].body, "both deliveries publish the same signed report");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -173,7 +169,6 @@ fn a_submission_claiming_another_name_is_rejected_for_it() {
     let message = claim["message"].as_str().unwrap();
     assert!(message.contains("name `acme-connector` (Cargo.toml: `echo-connector`)"), "{message}");
     assert!(message.contains("version `1.2.0` (Cargo.toml: `1.0.0`)"), "{message}");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -205,7 +200,6 @@ fn the_same_id_with_another_archive_gets_no_second_verdict() {
     assert_eq!(broker::stored_reports(&store).len(), 1, "one report for the id");
     let published = broker::drain(&format!("{prefix}.reports.all"));
     assert_eq!(published.len(), 1, "one verdict for the id");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -251,7 +245,6 @@ fn a_source_nested_past_any_stack_is_judged_and_the_worker_judges_the_next_submi
     assert_eq!(next["verdict"], "accepted", "the worker judged the next submission as usual");
     let status = worker.terminate();
     assert!(status.success(), "the worker was still running and stopped cleanly: {status:?}");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -293,7 +286,6 @@ fn a_poison_message_is_dead_lettered_with_its_reason_and_the_worker_goes_on() {
     assert_eq!(report["findings"][0]["code"], "submission-invalid");
     assert!(reports.iter().any(|d| d.ends_with("after-poison-0001")));
     assert!(worker.log_text().contains("refusing the submission"));
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -320,7 +312,6 @@ fn every_submission_survives_a_broker_restart() {
     let reports = broker::wait_for_reports(&store, 40, Duration::from_secs(120));
     assert_eq!(reports.len(), 40);
     assert!(worker.log_text().contains("reconnecting") || worker.log_text().contains("cannot reach the broker"));
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -347,7 +338,6 @@ fn a_thousand_submissions_through_two_workers_none_lost_none_duplicated() {
     let published_ids: std::collections::BTreeSet<String> =
         published.iter().map(|m| support::broker_header(m, "submission_id")).collect();
     assert_eq!(published_ids, ids, "every stored report was published");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -363,13 +353,12 @@ fn the_readme_python_pika_example_submits_and_gets_a_verdict() {
     let _worker = Worker::start(&prefix, &store, &key, sandbox.path("worker.log"), &[]);
     let Some(output) = support::run_python(
         "submit_pika.py",
-        &[echo.as_os_str(), std::ffi::OsStr::new(&prefix), std::ffi::OsStr::new("assay-fixtures")],
+        &[echo.as_os_str(), std::ffi::OsStr::new(&*prefix), std::ffi::OsStr::new("assay-fixtures")],
     ) else {
         return;
     };
     assert!(output.status.success(), "pika example: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "accepted");
-    broker::cleanup(&prefix);
 }
 
 /// A crate of 15 000 small files: valid, accepted, and slow enough to unpack that a kill lands mid-scan.
@@ -427,7 +416,6 @@ fn metrics_count_scans_by_verdict() {
     ] {
         assert!(text.contains(line), "missing `{line}` in:\n{text}");
     }
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -467,7 +455,6 @@ fn an_archive_is_fetched_over_http() {
     assert_eq!(report["verdict"], "accepted");
     assert_eq!(report["subject"]["name"], "echo-connector-1.0.0.crate", "named after the URL's last segment");
     server.join().unwrap();
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -494,7 +481,6 @@ fn sigterm_finishes_the_scan_in_flight_acks_it_and_exits_0() {
     assert!(stopping < stored, "SIGTERM arrived mid-scan and the scan still completed:\n{text}");
     // Acked: nothing is left to redeliver.
     assert!(broker::drain(&format!("{prefix}.submissions")).is_empty());
-    broker::cleanup(&prefix);
 }
 
 /// Publishes `message` and returns the x-assay-error of its dead letter and the report published for it.
@@ -536,7 +522,6 @@ fn file_uris_outside_the_archive_root_or_not_regular_files_are_refused_telling_n
     let published = serde_json::to_string(&report).unwrap();
     assert!(!published.contains(&digest) && !reason.contains(&digest), "the file's digest leaked");
     assert!(!published.contains("\"size\":18"), "the file's size leaked: {published}");
-    broker::cleanup(&prefix);
 
     // A FIFO under the root: opened without blocking, refused as not a regular file.
     let prefix = broker::prefix("fifo");
@@ -549,7 +534,6 @@ fn file_uris_outside_the_archive_root_or_not_regular_files_are_refused_telling_n
     message["archive"]["uri"] = Value::from(format!("file://{}", fifo.display()));
     let (reason, _) = refused_with(&prefix, &store, message);
     assert!(reason.contains("not name a regular file"), "{reason}");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -580,7 +564,6 @@ fn http_archives_on_private_addresses_or_redirected_elsewhere_are_refused() {
     let (reason, _) = refused_with(&prefix, &store, message);
     assert!(reason.contains("resolves to 127.0.0.1"), "{reason}");
     assert!(target.requests().is_empty());
-    broker::cleanup(&prefix);
 
     // Allowed to fetch from loopback, but a redirect to another origin (another port) is refused.
     let prefix = broker::prefix("redirect");
@@ -592,7 +575,6 @@ fn http_archives_on_private_addresses_or_redirected_elsewhere_are_refused() {
     let (reason, _) = refused_with(&prefix, &store, message);
     assert!(reason.contains("redirects to another origin"), "{reason}");
     assert!(target.requests().is_empty(), "the redirect was not followed");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -620,7 +602,6 @@ fn a_scan_over_the_timeout_is_stopped_and_judged_scan_timeout() {
     assert!(broker::drain(&format!("{prefix}.submissions")).is_empty(), "acked, not requeued");
     let left: Vec<_> = std::fs::read_dir(Worker::scratch_parent(&store)).unwrap().collect();
     assert!(left.is_empty(), "the stopped scan's scratch is removed before its verdict is published: {left:?}");
-    broker::cleanup(&prefix);
 }
 
 #[test]
@@ -645,5 +626,4 @@ fn the_last_delivery_of_a_failing_submission_is_judged_and_dead_lettered_with_it
     assert!(abandoned["message"].as_str().unwrap().contains("5 deliveries"), "{abandoned}");
     let published = broker::drain(&format!("{prefix}.reports.all"));
     assert_eq!(published.len(), 1);
-    broker::cleanup(&prefix);
 }

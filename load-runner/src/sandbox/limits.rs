@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ByteSize;
+use assay_report::quantity::ByteSize;
 
 /// What a sandboxed process may consume. Every value is a ceiling; reaching one is reported as what it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

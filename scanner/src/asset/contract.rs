@@ -1,107 +1,15 @@
-//! Asset contract v1: `[package.metadata.marketplace]`, what the asset is and what it may do.
+//! Reading asset contract v1 (`[package.metadata.marketplace]`, types in `assay_report::contract`) from a
+//! manifest, with every problem at its line.
 //!
 //! Type errors are `contract-invalid` at the offending line; keys contract v1 does not define are
 //! `contract-unknown-key` (a typo must not silently disable a check, so they are always reported).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use assay_load_runner::LoadSpec;
+use assay_report::contract::{CONTRACT_TABLE, Contract};
 use assay_report::{Finding, Location, codes};
 
 use super::spans::TomlText;
-
-/// The table path of the contract inside `Cargo.toml`.
-pub const CONTRACT_TABLE: [&str; 3] = ["package", "metadata", "marketplace"];
-
-/// What an asset is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AssetKind {
-    /// A service.
-    Connector,
-    /// A library.
-    Component,
-}
-
-impl AssetKind {
-    /// The contract spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connector => "connector",
-            Self::Component => "component",
-        }
-    }
-}
-
-/// How much of the filesystem the asset may touch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FilesystemAccess {
-    /// No filesystem access.
-    #[default]
-    None,
-    /// Reads only.
-    Read,
-    /// Reads and writes.
-    Write,
-}
-
-/// What the asset's code may do. Omitted keys mean "nothing".
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Capabilities {
-    /// Outbound connections it may open, as `host:port`.
-    #[serde(default)]
-    pub network: Vec<String>,
-    /// Filesystem access.
-    #[serde(default)]
-    pub filesystem: FilesystemAccess,
-    /// Environment variables it reads.
-    #[serde(default)]
-    pub env: Vec<String>,
-    /// Whether it spawns processes.
-    #[serde(default)]
-    pub process: bool,
-    /// Whether its own sources use `unsafe` or FFI.
-    #[serde(default, rename = "unsafe")]
-    pub unsafe_code: bool,
-}
-
-/// The service a connector runs, which the load stage builds and drives.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Service {
-    /// The binary target to build and run.
-    pub bin: String,
-    /// Environment variable that carries the port to listen on (127.0.0.1).
-    pub port_env: String,
-    /// Path that answers 2xx to GET once the service is ready.
-    pub ready: String,
-}
-
-/// Asset contract v1.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Contract {
-    /// Connector or component.
-    pub kind: AssetKind,
-    /// Publisher id.
-    pub publisher: String,
-    /// One-line summary for the listing.
-    pub summary: String,
-    /// Kinds of data handled (policy input), e.g. `pii`.
-    #[serde(default)]
-    pub data_classes: Vec<String>,
-    /// What the code may do.
-    #[serde(default)]
-    pub capabilities: Capabilities,
-    /// The service, when the asset runs one.
-    #[serde(default)]
-    pub service: Option<Service>,
-    /// How to load-test the service.
-    #[serde(default)]
-    pub load: Option<LoadSpec>,
-}
 
 #[derive(Deserialize)]
 struct Doc {
@@ -164,7 +72,7 @@ pub fn parse_contract(text: &str, spans: &TomlText<'_>) -> (Option<Contract>, Ve
                 .at(location.with_key(key)),
         );
     }
-    for (key, message) in semantic_problems(&contract) {
+    for (key, message) in contract.problems() {
         let segments: Vec<String> = CONTRACT_TABLE
             .iter()
             .map(|s| (*s).to_owned())
@@ -183,50 +91,6 @@ fn at_key(spans: &TomlText<'_>, segments: &[String]) -> Location {
         Some(line) => Location::file_line("Cargo.toml", line),
         None => Location::file("Cargo.toml"),
     }
-}
-
-/// Problems the types cannot express, as `(key relative to the contract, message)`.
-fn semantic_problems(contract: &Contract) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    if contract.publisher.trim().is_empty() {
-        problems.push(("publisher".to_owned(), "`publisher` is empty".to_owned()));
-    }
-    for (index, endpoint) in contract.capabilities.network.iter().enumerate() {
-        let valid = endpoint
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
-        if !valid {
-            problems.push((
-                format!("capabilities.network.{index}"),
-                format!("network capability `{endpoint}` is not `host:port`"),
-            ));
-        }
-    }
-    for (index, name) in contract.capabilities.env.iter().enumerate() {
-        if name.is_empty() || name.contains('=') {
-            problems
-                .push((format!("capabilities.env.{index}"), format!("`{name}` is not an environment variable name")));
-        }
-    }
-    if let Some(service) = &contract.service {
-        if !service.ready.starts_with('/') {
-            problems
-                .push(("service.ready".to_owned(), format!("`ready` path `{}` must start with `/`", service.ready)));
-        }
-        if contract.kind == AssetKind::Component {
-            problems.push(("service".to_owned(), "a component (library) cannot declare a service".to_owned()));
-        }
-    }
-    match (&contract.load, &contract.service) {
-        (Some(_), None) => {
-            problems.push(("load".to_owned(), "[load] is declared but there is no [service] to load-test".to_owned()));
-        }
-        (Some(load), Some(_)) => {
-            problems.extend(load.problems().into_iter().map(|(key, message)| (format!("load.{key}"), message)));
-        }
-        _ => {}
-    }
-    problems
 }
 
 /// The named segments of a serde_ignored path (`Some`/newtype wrappers carry no name).
@@ -253,6 +117,7 @@ fn path_segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use assay_report::contract::AssetKind;
 
     const GOOD: &str = r#"[package]
 name = "acme"

@@ -14,7 +14,6 @@ use assay_report::facts::AssetFacts;
 use assay_report::{AssetSummary, Finding, Location, codes};
 use rustsec::Lockfile;
 
-pub use contract::{AssetKind, Capabilities, Contract, FilesystemAccess, Service};
 pub use lockfile::parse_lockfile;
 pub use manifest::{DeclaredDependency, DependencyKind, Manifest, check_package_name};
 pub use paths::{ManifestPath, path_escapes};
@@ -39,7 +38,7 @@ pub struct Asset {
     /// The manifest, when it could be read.
     pub manifest: Option<Manifest>,
     /// The contract, when present and valid.
-    pub contract: Option<Contract>,
+    pub contract: Option<assay_report::contract::Contract>,
     /// The lockfile, when present and valid.
     pub lockfile: Option<Lockfile>,
     /// Problems with any of them.
@@ -104,7 +103,7 @@ impl Asset {
         Some(AssetFacts {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
-            kind: self.contract.as_ref().map(|c| c.kind.as_str().to_owned()),
+            kind: self.contract.as_ref().map(|c| c.kind),
             publisher: self.contract.as_ref().map(|c| c.publisher.clone()),
             data_classes: self.contract.as_ref().map(|c| c.data_classes.clone()).unwrap_or_default(),
             license: manifest.license.clone(),
@@ -122,7 +121,7 @@ impl Asset {
         Some(AssetSummary {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
-            kind: self.contract.as_ref().map(|c| c.kind.as_str().to_owned()),
+            kind: self.contract.as_ref().map(|c| c.kind),
             publisher: self.contract.as_ref().map(|c| c.publisher.clone()),
             summary: self.contract.as_ref().map(|c| c.summary.clone()),
             license: manifest.license.clone(),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use assay_load_runner::sandbox::{Limits, SandboxKind};
 use assay_load_runner::stage::LoadSettings;
-use assay_load_runner::{ByteSize, TimeSpan};
+use assay_report::quantity::{ByteSize, TimeSpan};
 use assay_scanner::stages::load::LoadSetup;
 use clap::Args;
 

@@ -2,6 +2,7 @@
 
 mod audit;
 mod db;
+mod diagnostics;
 mod keygen;
 mod load;
 mod render;
@@ -113,8 +114,11 @@ pub fn run() -> ExitCode {
         Command::Db(command) => db::run(command),
     };
     if let Err(err) = &result {
-        // Error chains quote paths, names and messages a submission may control.
-        eprintln!("error: {}", assay_report::untrusted::escape(&format!("{err:#}")));
+        match err.downcast_ref::<diagnostics::InvalidRuleSet>() {
+            Some(invalid) => eprintln!("error: {}", invalid.shown()),
+            // Error chains quote paths, names and messages a submission may control.
+            None => eprintln!("error: {}", assay_report::untrusted::escape(&format!("{err:#}"))),
+        }
     }
     ExitCode::from(exit_code(&result))
 }

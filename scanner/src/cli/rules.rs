@@ -10,7 +10,8 @@ use super::Outcome;
 
 #[derive(Subcommand)]
 pub(super) enum RulesCommand {
-    /// Validate a rule-set file: print every diagnostic (file:line, key, hint); exit 2 on errors.
+    /// Validate a rule-set file: print every diagnostic (the offending source marked, the key, a hint); exit 2
+    /// on errors.
     Check {
         /// The rule-set file.
         file: PathBuf,
@@ -31,10 +32,7 @@ pub(super) enum RulesCommand {
 
 /// Loads a rule-set file, turning its diagnostics into one error that lists them all.
 pub(super) fn load(path: &Path) -> anyhow::Result<RuleSet> {
-    RuleSet::load(path).map_err(|diagnostics| {
-        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the rule set {} has {} error(s):\n{}", path.display(), listed.len(), listed.join("\n"))
-    })
+    RuleSet::load(path).map_err(|diagnostics| super::diagnostics::InvalidRuleSet::new(path, &diagnostics).into())
 }
 
 pub(super) fn run(command: RulesCommand) -> anyhow::Result<Outcome> {

@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use assay_load_runner::ByteSize;
 use assay_report::Verdict;
+use assay_report::quantity::ByteSize;
 use assay_rules::RuleSet;
 use assay_scanner::deps::RegistryUrl;
 use assay_scanner::intake::IntakeLimits;
@@ -129,16 +129,6 @@ impl PipelineArgs {
     }
 }
 
-/// The graver of two verdicts: rejected, then needs review, then accepted (the exit code of several scans).
-fn graver(a: Verdict, b: Verdict) -> Verdict {
-    let rank = |verdict| match verdict {
-        Verdict::Accepted => 0,
-        Verdict::NeedsReview => 1,
-        Verdict::Rejected => 2,
-    };
-    if rank(b) > rank(a) { b } else { a }
-}
-
 /// Runs the pipeline on `path`, showing progress on a terminal.
 fn scan_one(
     path: &std::path::Path,
@@ -252,7 +242,7 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
             }
             Format::Human => eprint!("{}", render::scan_summary(report, &out)),
         }
-        worst = graver(worst, report.verdict);
+        worst = worst.max(report.verdict);
     }
     if args.timings
         && let Some(kib) = assay_load_runner::proc_status::memory_kib("self", "VmHWM")

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use assay_load_runner::TimeSpan;
 use assay_report::Verdict;
+use assay_report::quantity::TimeSpan;
 use assay_scanner::intake::sha256_file;
 use assay_scanner::pipeline;
 use assay_scanner::worker::message::{Archive, SUBMISSION_SCHEMA, Submission, SubmittedAsset};

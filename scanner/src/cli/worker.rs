@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use assay_load_runner::TimeSpan;
+use assay_report::quantity::TimeSpan;
 use assay_scanner::pipeline::Signer;
 use assay_scanner::stages::audit::AdvisoryDatabase;
 use assay_scanner::worker::{self, FetchPolicy, Metrics, Topology, WorkerConfig};

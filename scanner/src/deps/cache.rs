@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn digest(bytes: &[u8]) -> String {
-        hex(&Sha256::digest(bytes))
+        assay_report::digest::sha256_hex(bytes)
     }
 
     #[test]

@@ -6,14 +6,7 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
-}
+pub use assay_report::digest::hex;
 
 /// sha256 (hex) and size of a file, read in one streaming pass.
 pub fn sha256_file(path: &std::path::Path) -> io::Result<(String, u64)> {

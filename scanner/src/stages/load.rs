@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use assay_load_runner::cancel::Cancel;
 use assay_load_runner::sandbox::{Sandbox, SandboxKind, find_program};
-use assay_load_runner::stage::{self, LoadError, LoadOutcome, LoadRequest, LoadSettings, ServiceTarget};
-use assay_load_runner::{Budget, LoadSpec};
+use assay_load_runner::stage::{self, LoadError, LoadOutcome, LoadRequest, LoadSettings};
+use assay_report::contract::{Budget, LoadSpec};
 use assay_report::{Finding, codes};
 use rustsec::Lockfile;
 
-use crate::asset::contract::Service;
 use crate::deps::{self, Dependencies};
+use assay_report::contract::Service;
 
 /// Name of the harness binary, installed next to `assay`.
 pub const HARNESS_BIN: &str = "assay-load-harness";
@@ -142,11 +142,7 @@ pub fn run(
             scratch: &work,
             asset: &asset,
             vendor: &vendor_dir,
-            service: ServiceTarget {
-                bin: &input.service.bin,
-                port_env: &input.service.port_env,
-                ready: &input.service.ready,
-            },
+            service: input.service,
             spec: input.spec,
             ceilings: input.ceilings,
             settings: &environment.settings,

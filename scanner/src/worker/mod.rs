@@ -2,6 +2,7 @@
 //! only after both. At-least-once delivery plus an idempotent store give one verdict per submission.
 
 mod address;
+mod disposition;
 mod fetch;
 pub mod message;
 pub mod metrics;

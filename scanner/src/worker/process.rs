@@ -1,6 +1,6 @@
 //! One delivery, start to finish: parse, skip if already judged, fetch, scan, store, publish, ack.
-//! Every path ends in exactly one of: ack (report stored and published), requeue (retryable), or
-//! dead-letter with a reason (never requeued forever).
+//! Every path ends in one [`Disposition`] (ack, or dead-letter with a reason, then ack) or a [`Retry`]
+//! (requeue, with its cause chain; judged `scan-abandoned` on the last delivery instead).
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use tracing::{Instrument, error, info, info_span, warn};
 
+use super::disposition::{Disposition, Retry, chain};
 use super::fetch::{self, FetchError};
 use super::message::{self, Refused, Submission};
 use super::store::{Commit, Stored};
@@ -30,27 +31,28 @@ pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: 
         if delivery.redelivered {
             shared.metrics.redeliveries();
         }
-        let outcome = match &parsed {
-            Ok(submission) => submission_outcome(submission, &delivery, shared, publisher).await,
-            Err(refused) => refuse(refused, None, &delivery, shared, publisher).await,
+        let disposition = match &parsed {
+            Ok(submission) => judge(submission, &delivery.data, shared, publisher).await,
+            Err(refused) => refuse(refused, None, &delivery.data, shared, publisher).await,
         };
+        let mut done = carry_out(disposition, &delivery, shared, publisher).await;
         // The broker dead-letters after the delivery limit; the last delivery is judged instead, so a backend
         // gets a verdict and the dead letter says why.
-        let outcome = match (outcome, &parsed) {
-            (Err(reason), Ok(submission)) if last_delivery(&delivery, shared) => {
-                abandon(submission, &reason, &delivery, shared, publisher).await
-            }
-            (outcome, _) => outcome,
-        };
-        match outcome {
+        if let (Err(retry), Ok(submission)) = (&done, &parsed)
+            && last_delivery(&delivery, shared)
+        {
+            let abandoned = abandon(submission, retry, shared, publisher).await;
+            done = carry_out(abandoned, &delivery, shared, publisher).await;
+        }
+        match done {
             Ok(()) => {
                 if let Err(err) = delivery.ack(BasicAckOptions::default()).await {
                     warn!(error = %err, "cannot ack; the broker will redeliver and the stored report will be re-published");
                 }
             }
-            Err(reason) => {
+            Err(retry) => {
                 shared.metrics.retried();
-                warn!(reason = %escape(&reason), "retryable failure; returning the submission to the queue");
+                warn!(reason = %escape(&chain(&retry)), "retryable failure; returning the submission to the queue");
                 let requeue = BasicNackOptions { requeue: true, multiple: false };
                 if let Err(err) = delivery.nack(requeue).await {
                     warn!(error = %err, "cannot nack; the broker will redeliver after the connection closes");
@@ -62,33 +64,44 @@ pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: 
     .await;
 }
 
-/// `Ok` = ack; `Err(reason)` = retry.
-async fn submission_outcome(
-    submission: &Submission,
+/// Does what a disposition says short of the ack: a dead letter is published first. `Ok` means ack.
+async fn carry_out(
+    disposition: Result<Disposition, Retry>,
     delivery: &Delivery,
+    shared: &Shared,
+    publisher: &Channel,
+) -> Result<(), Retry> {
+    match disposition? {
+        Disposition::Ack => Ok(()),
+        Disposition::DeadLetter(refused) => dead_letter(&refused, delivery, shared, publisher).await,
+    }
+}
+
+/// Judges a valid submission: re-publishes its stored report, or fetches, scans, stores and publishes.
+async fn judge(
+    submission: &Submission,
+    body: &[u8],
     shared: &Arc<Shared>,
     publisher: &Channel,
-) -> Result<(), String> {
+) -> Result<Disposition, Retry> {
     let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
     // One verdict per id, whatever name and version this message gives it.
-    let claim = shared.store.claim_of(id).map_err(|err| format!("cannot read the store: {err}"))?;
+    let claim = shared.store.claim_of(id).map_err(Retry::ReadStore)?;
     if let Some((owner_name, owner_version)) = claim.filter(|(n, v)| (n, v) != (name, version)) {
-        return dead_letter_only(&claimed_by_another(id, &owner_name, &owner_version), delivery, shared, publisher)
-            .await;
+        return Ok(Disposition::DeadLetter(claimed_by_another(id, &owner_name, &owner_version)));
     }
-    let stored = shared.store.lookup(name, version, id).map_err(|err| format!("cannot read the store: {err}"))?;
-    if let Some(stored) = stored {
+    if let Some(stored) = shared.store.lookup(name, version, id).map_err(Retry::ReadStore)? {
         let rules = shared.rules.identity();
         if stored.report.subject.sha256 == submission.archive.sha256 && stored.report.rules.sha256 == rules.sha256 {
             info!(verdict = %stored.report.verdict, "already judged; re-publishing the stored report");
             shared.metrics.republished();
-            return publish_stored(&stored, id, shared, publisher).await;
+            publish_stored(&stored, id, shared, publisher).await?;
+            return Ok(Disposition::Ack);
         }
-        let refused = Refused {
+        return Ok(Disposition::DeadLetter(Refused {
             submission_id: Some(id.clone()),
             reason: "this submission id already has a report for another archive or rule set".to_owned(),
-        };
-        return dead_letter_only(&refused, delivery, shared, publisher).await;
+        }));
     }
 
     info!(uri = %escape(&submission.archive.uri), "scanning");
@@ -118,20 +131,18 @@ async fn submission_outcome(
                 format!("the scan did not finish within the worker's {seconds} s scan timeout and was stopped"),
             )
             .help("make the service build and answer faster, or ask the marketplace about its limits");
-            return judge_unscanned(submission, finding, delivery, shared, publisher).await;
+            return judge_unscanned(submission, finding, shared, publisher).await;
         }
-        Some(Err(join)) => return Err(format!("the scan task failed: {join}")),
-        Some(Ok(Err(ScanFailure::Retry(reason)))) => return Err(reason),
+        Some(Err(join)) => return Err(Retry::Task(join)),
+        Some(Ok(Err(ScanFailure::Retry(retry)))) => return Err(retry),
         Some(Ok(Err(ScanFailure::Refuse(reason)))) => {
             let refused = Refused { submission_id: Some(id.clone()), reason };
-            return refuse(&refused, Some(submission), delivery, shared, publisher).await;
+            return refuse(&refused, Some(submission), body, shared, publisher).await;
         }
         Some(Ok(Ok(output))) => output,
     };
     shared.metrics.scanned(&output.report);
-    let committed =
-        shared.store.commit(name, version, id, &output).map_err(|err| format!("cannot store the report: {err}"))?;
-    let stored = match committed {
+    let stored = match shared.store.commit(name, version, id, &output).map_err(Retry::Store)? {
         Commit::Stored(stored) => {
             info!(verdict = %stored.report.verdict, dir = %stored.dir.display(), "stored");
             stored
@@ -141,11 +152,11 @@ async fn submission_outcome(
             stored
         }
         Commit::ClaimedByAnother(owner_name, owner_version) => {
-            let refused = claimed_by_another(id, &owner_name, &owner_version);
-            return dead_letter_only(&refused, delivery, shared, publisher).await;
+            return Ok(Disposition::DeadLetter(claimed_by_another(id, &owner_name, &owner_version)));
         }
     };
-    publish_stored(&stored, id, shared, publisher).await
+    publish_stored(&stored, id, shared, publisher).await?;
+    Ok(Disposition::Ack)
 }
 
 /// The refusal of a message whose id already belongs to another asset: dead-lettered, no second verdict.
@@ -159,15 +170,18 @@ fn claimed_by_another(id: &str, owner_name: &str, owner_version: &str) -> Refuse
     }
 }
 
+/// Why a scan did not produce a report.
 enum ScanFailure {
-    Retry(String),
+    /// It may pass on a later delivery.
+    Retry(Retry),
+    /// The archive is not the one the message promised (or not one this worker fetches): never.
     Refuse(String),
 }
 
 fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> Result<ScanOutput, ScanFailure> {
     let scratch = shared.config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
     let fetched = fetch::fetch(&submission.archive, &scratch, &shared.config.fetch).map_err(|err| match err {
-        FetchError::Retryable(reason) => ScanFailure::Retry(reason),
+        FetchError::Retryable(reason) => ScanFailure::Retry(Retry::Fetch(reason)),
         FetchError::Mismatch(reason) => ScanFailure::Refuse(reason),
     })?;
     let mut config = shared.config.scan.clone();
@@ -179,15 +193,16 @@ fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> R
         publisher: submission.asset.publisher.clone(),
     });
     let output = pipeline::scan(&fetched.path, &shared.db, &shared.rules, &config, &mut ())
-        .map_err(|err| ScanFailure::Retry(format!("{err}")))?;
+        .map_err(|err| ScanFailure::Retry(Retry::Scan(err)))?;
     if output.report.subject.sha256 != submission.archive.sha256 {
-        return Err(ScanFailure::Retry("the scratch copy changed during the scan".to_owned()));
+        return Err(ScanFailure::Retry(Retry::ScratchChanged));
     }
     Ok(output)
 }
 
-async fn publish_stored(stored: &Stored, id: &str, shared: &Shared, publisher: &Channel) -> Result<(), String> {
-    publish::report(publisher, &shared.config.topology, id, stored.report.verdict.as_str(), &stored.envelopes).await
+async fn publish_stored(stored: &Stored, id: &str, shared: &Shared, publisher: &Channel) -> Result<(), Retry> {
+    publish::report(publisher, &shared.config.topology, id, stored.report.verdict.as_str(), &stored.envelopes).await?;
+    Ok(())
 }
 
 /// A submission that cannot be scanned: a rejected, signed report when its id is readable (stored and
@@ -195,21 +210,21 @@ async fn publish_stored(stored: &Stored, id: &str, shared: &Shared, publisher: &
 async fn refuse(
     refused: &Refused,
     submission: Option<&Submission>,
-    delivery: &Delivery,
+    body: &[u8],
     shared: &Arc<Shared>,
     publisher: &Channel,
-) -> Result<(), String> {
+) -> Result<Disposition, Retry> {
     warn!(reason = %escape(&refused.reason), "refusing the submission");
     if let Some(id) = &refused.submission_id {
-        let (name, version) = readable_identity(submission, &delivery.data);
+        let (name, version) = readable_identity(submission, body);
         let finding = Finding::new(&codes::SUBMISSION_INVALID, refused.reason.clone())
             .help("fix the message (assay.submission/v1, see the README) and submit again with a new submission_id");
         if let Some(taken) = judged_without_scan(id, &name, &version, submission, finding, shared, publisher).await? {
             let reason = format!("{}; besides, {}", refused.reason, taken.reason);
-            return dead_letter_only(&Refused { reason, ..taken }, delivery, shared, publisher).await;
+            return Ok(Disposition::DeadLetter(Refused { reason, ..taken }));
         }
     }
-    dead_letter_only(refused, delivery, shared, publisher).await
+    Ok(Disposition::DeadLetter(refused.clone()))
 }
 
 /// A submission that was not scanned to the end (timeout): its signed rejected report is stored and
@@ -217,27 +232,26 @@ async fn refuse(
 async fn judge_unscanned(
     submission: &Submission,
     finding: Finding,
-    delivery: &Delivery,
     shared: &Arc<Shared>,
     publisher: &Channel,
-) -> Result<(), String> {
+) -> Result<Disposition, Retry> {
     let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
-    match judged_without_scan(id, name, version, Some(submission), finding, shared, publisher).await? {
-        None => Ok(()),
-        Some(taken) => dead_letter_only(&taken, delivery, shared, publisher).await,
-    }
+    Ok(match judged_without_scan(id, name, version, Some(submission), finding, shared, publisher).await? {
+        None => Disposition::Ack,
+        Some(taken) => Disposition::DeadLetter(taken),
+    })
 }
 
 /// The last delivery failed for a reason that might pass: there will be no other, so the submission gets a
 /// `scan-abandoned` verdict and the message goes to the dead-letter queue saying why.
 async fn abandon(
     submission: &Submission,
-    reason: &str,
-    delivery: &Delivery,
+    retry: &Retry,
     shared: &Arc<Shared>,
     publisher: &Channel,
-) -> Result<(), String> {
-    warn!(reason = %escape(reason), "the last delivery failed; judging the submission as abandoned");
+) -> Result<Disposition, Retry> {
+    let reason = chain(retry);
+    warn!(reason = %escape(&reason), "the last delivery failed; judging the submission as abandoned");
     let limit = shared.config.topology.delivery_limit;
     let finding = Finding::new(
         &codes::SCAN_ABANDONED,
@@ -246,11 +260,10 @@ async fn abandon(
     .help("check that the archive stays reachable at archive.uri, then submit again with a new submission_id");
     let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
     let taken = judged_without_scan(id, name, version, Some(submission), finding, shared, publisher).await?;
-    let refused = taken.unwrap_or(Refused {
+    Ok(Disposition::DeadLetter(taken.unwrap_or(Refused {
         submission_id: Some(id.clone()),
         reason: format!("delivery limit ({limit}) reached: {reason}"),
-    });
-    dead_letter_only(&refused, delivery, shared, publisher).await
+    })))
 }
 
 /// Whether this is the last delivery the broker will make (`x-delivery-count` counts the earlier ones).
@@ -277,7 +290,7 @@ async fn judged_without_scan(
     finding: Finding,
     shared: &Arc<Shared>,
     publisher: &Channel,
-) -> Result<Option<Refused>, String> {
+) -> Result<Option<Refused>, Retry> {
     let subject = Subject {
         name: submission
             .and_then(|s| s.archive.uri.rsplit('/').next().map(str::to_owned))
@@ -290,7 +303,7 @@ async fn judged_without_scan(
     config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
     let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
     shared.metrics.scanned(&output.report);
-    match shared.store.commit(name, version, id, &output).map_err(|err| format!("cannot store the report: {err}"))? {
+    match shared.store.commit(name, version, id, &output).map_err(Retry::Store)? {
         Commit::Stored(stored) | Commit::AlreadyStored(stored) => {
             publish_stored(&stored, id, shared, publisher).await?;
             Ok(None)
@@ -301,12 +314,13 @@ async fn judged_without_scan(
     }
 }
 
-async fn dead_letter_only(
+/// Publishes the message to the dead-letter exchange with its reason in `x-assay-error`.
+async fn dead_letter(
     refused: &Refused,
     delivery: &Delivery,
     shared: &Shared,
     publisher: &Channel,
-) -> Result<(), String> {
+) -> Result<(), Retry> {
     publish::dead_letter(
         publisher,
         &shared.config.topology,
@@ -315,7 +329,7 @@ async fn dead_letter_only(
         refused.submission_id.as_deref(),
     )
     .await
-    .inspect_err(|err| error!(error = %err, "cannot dead-letter"))?;
+    .inspect_err(|err| error!(error = %chain(err), "cannot dead-letter"))?;
     shared.metrics.dead_lettered();
     Ok(())
 }

@@ -7,6 +7,43 @@ use lapin::{BasicProperties, Channel};
 
 use super::topology::Topology;
 
+/// A message the broker did not take.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The publish itself failed (connection, channel).
+    #[error("cannot publish to {exchange}")]
+    Send {
+        /// The exchange.
+        exchange: String,
+        /// The cause.
+        #[source]
+        source: lapin::Error,
+    },
+    /// No confirm arrived.
+    #[error("no confirm from {exchange}")]
+    Confirm {
+        /// The exchange.
+        exchange: String,
+        /// The cause.
+        #[source]
+        source: lapin::Error,
+    },
+    /// The broker nacked the message.
+    #[error("the broker refused the message to {exchange}")]
+    Refused {
+        /// The exchange.
+        exchange: String,
+    },
+    /// The message matched no queue (returned as `mandatory`).
+    #[error("the message to {exchange} with key {routing_key} was unroutable")]
+    Unroutable {
+        /// The exchange.
+        exchange: String,
+        /// Its routing key.
+        routing_key: String,
+    },
+}
+
 /// Publishes a report's envelopes, `mandatory`, and waits for the broker's confirm.
 pub async fn report(
     channel: &Channel,
@@ -14,7 +51,7 @@ pub async fn report(
     submission_id: &str,
     verdict: &str,
     envelopes: &[u8],
-) -> Result<(), String> {
+) -> Result<(), PublishError> {
     let mut headers = FieldTable::default();
     headers.insert("submission_id".into(), text(submission_id));
     headers.insert("verdict".into(), text(verdict));
@@ -34,7 +71,7 @@ pub async fn dead_letter(
     body: &[u8],
     reason: &str,
     message_id: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), PublishError> {
     let mut headers = FieldTable::default();
     headers.insert("x-assay-error".into(), text(reason));
     let mut properties = BasicProperties::default().with_delivery_mode(2).with_headers(headers);
@@ -50,7 +87,7 @@ async fn confirmed(
     routing_key: &str,
     body: &[u8],
     properties: BasicProperties,
-) -> Result<(), String> {
+) -> Result<(), PublishError> {
     let confirm = channel
         .basic_publish(
             exchange.into(),
@@ -60,14 +97,14 @@ async fn confirmed(
             properties,
         )
         .await
-        .map_err(|err| format!("cannot publish to {exchange}: {err}"))?
+        .map_err(|source| PublishError::Send { exchange: exchange.to_owned(), source })?
         .await
-        .map_err(|err| format!("no confirm from {exchange}: {err}"))?;
+        .map_err(|source| PublishError::Confirm { exchange: exchange.to_owned(), source })?;
     if !confirm.is_ack() {
-        return Err(format!("the broker refused the message to {exchange}"));
+        return Err(PublishError::Refused { exchange: exchange.to_owned() });
     }
     if confirm.take_message().is_some() {
-        return Err(format!("the message to {exchange} with key {routing_key} was unroutable"));
+        return Err(PublishError::Unroutable { exchange: exchange.to_owned(), routing_key: routing_key.to_owned() });
     }
     Ok(())
 }

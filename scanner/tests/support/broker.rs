@@ -34,13 +34,36 @@ pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// A unique topology prefix.
-pub fn prefix(test: &str) -> String {
-    format!("assay-test-{test}-{}", uuid::Uuid::new_v4().simple())
+/// A test's own topology prefix; its queues and exchanges are deleted when it drops, so a failing test
+/// leaves nothing behind on the broker either.
+pub struct Prefix(String);
+
+impl std::ops::Deref for Prefix {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        cleanup(&self.0);
+    }
+}
+
+/// A unique topology prefix, cleaned up on drop.
+pub fn prefix(test: &str) -> Prefix {
+    Prefix(format!("assay-test-{test}-{}", uuid::Uuid::new_v4().simple()))
 }
 
 /// Deletes every queue and exchange of `prefix`.
-pub fn cleanup(prefix: &str) {
+fn cleanup(prefix: &str) {
     runtime().block_on(async {
         let Ok(connection) = Connection::connect(AMQP, ConnectionProperties::default()).await else { return };
         let Ok(channel) = connection.create_channel().await else { return };

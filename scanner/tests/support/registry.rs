@@ -8,8 +8,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
-
 use super::hostile_archive::{Raw, build};
 
 /// What the registry answers for one path.
@@ -93,7 +91,7 @@ pub fn tiny_crate(name: &str, version: &str) -> Vec<u8> {
 
 /// Lowercase hex sha256, as Cargo.lock writes checksums.
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    assay_report::digest::sha256_hex(bytes)
 }
 
 /// A Cargo.lock entry for a crates.io package.

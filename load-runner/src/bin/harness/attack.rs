@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use assay_load_runner::Request;
 use assay_load_runner::plan::HarnessPlan;
+use assay_report::contract::Request;
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};

@@ -4,7 +4,7 @@ mod cache;
 mod database;
 mod sources;
 
-use assay_report::audit::{AdvisoryMatch, AuditResult, UnauditedPackage};
+use assay_report::audit::{AdvisoryMatch, AuditResult, CvssSeverity, UnauditedPackage};
 use assay_report::{Finding, Location, codes};
 use rustsec::advisory::{Advisory, Category, Informational};
 use rustsec::database::Query;
@@ -94,7 +94,7 @@ fn advisory_match(advisory: &Advisory, package: &Package, kind: &str) -> Advisor
         categories: meta.categories.iter().map(|c| c.name().to_owned()).collect(),
         cvss: meta.cvss.as_ref().map(ToString::to_string),
         cvss_score: meta.cvss.as_ref().map(|c| c.score()),
-        cvss_severity: meta.cvss.as_ref().map(|c| c.severity().as_str().to_owned()),
+        cvss_severity: meta.cvss.as_ref().and_then(|c| CvssSeverity::parse(c.severity().as_str())),
         patched: advisory.versions.patched().iter().map(ToString::to_string).collect(),
         aliases: meta.aliases.iter().map(ToString::to_string).collect(),
         url: meta.id.url().or_else(|| meta.url.as_ref().map(ToString::to_string)),
@@ -128,7 +128,6 @@ pub fn findings(result: &AuditResult) -> Vec<Finding> {
         };
         let severity = matched
             .cvss_severity
-            .as_deref()
             .map(|s| format!(" (CVSS {} {s})", matched.cvss_score.map(|v| format!("{v:.1}")).unwrap_or_default()))
             .unwrap_or_default();
         let help = if matched.patched.is_empty() {
@@ -140,7 +139,7 @@ pub fn findings(result: &AuditResult) -> Vec<Finding> {
             Finding::new(code, format!("{}: {}{severity}", matched.id, matched.title))
                 .at(Location::package(&matched.package, &matched.version))
                 .help(help)
-                .about_advisory(&matched.id, matched.cvss_severity.as_deref()),
+                .about_advisory(&matched.id, matched.cvss_severity),
         );
     }
     for package in &result.unaudited {

@@ -34,10 +34,10 @@ use jiff::Timestamp;
 use rustsec::Lockfile;
 use rustsec::package::Package;
 
-use crate::asset::{AssetKind, Contract, DependencyKind, Manifest};
+use crate::asset::{DependencyKind, Manifest};
 use crate::deps::metadata::{self, CrateMetadata, Resolved};
-use crate::intake::hex;
 use crate::stages::audit::Origin;
+use assay_report::contract::{AssetKind, Contract};
 
 /// The CycloneDX version written.
 pub const SPEC_VERSION: &str = "1.5";
@@ -383,7 +383,7 @@ fn vulnerability(matched: &AdvisoryMatch, component_ref: &str) -> Vulnerability 
     vulnerability.vulnerability_references = (!references.is_empty()).then_some(VulnerabilityReferences(references));
     if let (Some(vector), Some(score)) = (&matched.cvss, matched.cvss_score) {
         let method = if vector.starts_with("CVSS:3.1") { ScoreMethod::CVSSv31 } else { ScoreMethod::CVSSv3 };
-        let severity = matched.cvss_severity.as_deref().map(Severity::new_unchecked);
+        let severity = matched.cvss_severity.map(|severity| Severity::new_unchecked(severity.as_str()));
         let mut rating = VulnerabilityRating::new(Some(Score::from(score as f32)), severity, Some(method));
         rating.vector = Some(NormalizedString::new(vector));
         vulnerability.vulnerability_ratings = Some(VulnerabilityRatings(vec![rating]));
@@ -410,6 +410,5 @@ fn vulnerability(matched: &AdvisoryMatch, component_ref: &str) -> Vulnerability 
 
 /// sha256 of SBOM bytes, for the report.
 pub fn digest(json: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(json))
+    assay_report::digest::sha256_hex(json)
 }

@@ -12,48 +12,9 @@
 use std::collections::HashMap;
 
 use assay_report::Location;
+use assay_report::contract::Capability;
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use syn::visit::{self, Visit};
-
-/// What a use lets the code do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Capability {
-    /// Outbound connections.
-    Network,
-    /// Listening sockets (a service listens; that is not egress).
-    Listen,
-    /// Reading files.
-    FilesystemRead,
-    /// Writing, creating or removing files.
-    FilesystemWrite,
-    /// Spawning processes.
-    Process,
-    /// Reading environment variables.
-    Env,
-    /// `unsafe` blocks, functions, impls, traits.
-    Unsafe,
-    /// `extern` blocks and `#[link]`.
-    Ffi,
-    /// `include_bytes!`/`include_str!` of a file outside `src/`.
-    IncludeOutsideSrc,
-}
-
-impl Capability {
-    /// The kebab-case name used in facts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Network => "network",
-            Self::Listen => "listen",
-            Self::FilesystemRead => "filesystem-read",
-            Self::FilesystemWrite => "filesystem-write",
-            Self::Process => "process",
-            Self::Env => "env",
-            Self::Unsafe => "unsafe",
-            Self::Ffi => "ffi",
-            Self::IncludeOutsideSrc => "include-outside-src",
-        }
-    }
-}
 
 /// One use of a capability in the source.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

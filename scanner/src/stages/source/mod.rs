@@ -11,9 +11,10 @@ use std::path::Path;
 
 use assay_report::{Finding, Location, codes};
 
-pub use capabilities::{Capability, Use};
+pub use capabilities::Use;
 
-use crate::asset::{Contract, FilesystemAccess, Manifest};
+use crate::asset::Manifest;
+use assay_report::contract::{Capability, Contract, FilesystemAccess};
 
 /// Source files larger than this are not parsed (`source-not-analysed`); they are still scanned for secrets.
 const MAX_PARSED_BYTES: u64 = 2 * 1024 * 1024;
@@ -140,7 +141,7 @@ fn not_analysed(file: &str, size: u64, text: &str) -> Option<Finding> {
 /// A use as the rules' facts describe it.
 pub fn fact(used: &Use) -> assay_report::facts::SourceFact {
     assay_report::facts::SourceFact {
-        capability: used.capability.as_str().to_owned(),
+        capability: used.capability,
         file: used.file.clone(),
         line: used.line,
         detail: used.detail.clone(),

@@ -174,6 +174,27 @@ macro_rules! serde_via_string {
 
 serde_via_string!(TimeSpan, Percent, ByteSize, Rate);
 
+/// Quantities are strings in TOML and JSON; their schema says which spelling each takes.
+macro_rules! schema_as_string {
+    ($($ty:ty => $pattern:literal, $example:literal;)*) => {$(
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "pattern": $pattern, "examples": [$example] })
+            }
+        }
+    )*};
+}
+
+schema_as_string! {
+    TimeSpan => "^[0-9.]+ *(us|µs|ms|s|m)$", "50ms";
+    Percent => "^[0-9.]+ *%$", "0.5%";
+    ByteSize => "^[0-9.]+ *(B|KiB|MiB|GiB|KB|kB|MB|GB)$", "128MiB";
+    Rate => "^[0-9.]+ */s$", "8/s";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

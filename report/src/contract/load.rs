@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ByteSize, Percent, Rate, TimeSpan};
+use crate::quantity::{ByteSize, Percent, Rate, TimeSpan};
 
 /// How to load-test a service: `users` concurrent goose users, each waiting for its response before sending the
 /// next request (a closed model), at full speed or paced to a total `rate`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LoadSpec {
     /// Concurrent users.
@@ -32,7 +32,7 @@ pub struct LoadSpec {
 }
 
 /// Performance limits. Every key is optional; an absent key is not checked (rule-set ceilings still apply).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Budget {
     /// Median latency.
@@ -59,7 +59,7 @@ pub struct Budget {
 }
 
 /// One kind of request the users make, chosen by weight.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Scenario {
     /// Shown in reports and findings.
@@ -75,7 +75,7 @@ pub struct Scenario {
 }
 
 /// An HTTP request against the service.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Request {
     /// HTTP method.
