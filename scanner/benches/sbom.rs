@@ -1,4 +1,5 @@
-//! Benchmark of SBOM generation for a 500-package lockfile with a warm metadata cache (no crate is read).
+//! Benchmark of the dependencies step and SBOM generation for a 500-package lockfile with a warm metadata
+//! cache (no crate is read).
 //!
 //! Run: `cargo bench -p assay-scanner --bench sbom`.
 
@@ -8,8 +9,9 @@ use std::hint::black_box;
 
 use assay_report::{Subject, SubjectKind};
 use assay_scanner::asset::{DeclaredDependency, DependencyKind, Manifest, parse_lockfile};
-use assay_scanner::deps::{self, CrateMetadata, Dependencies, DependencyOptions, MetadataCache};
+use assay_scanner::deps::{CrateMetadata, Dependencies, DependencyOptions, MetadataCache};
 use assay_scanner::stages::audit::{self, AdvisoryDatabase};
+use assay_scanner::stages::dependencies;
 use assay_scanner::stages::sbom::{self, SbomInput};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -55,9 +57,9 @@ fn bench_sbom(c: &mut Criterion) {
         size: 0,
     };
     let options = DependencyOptions { offline: true, ..DependencyOptions::new(cache_dir.path().to_owned()) };
-    let resolve = || deps::metadata::resolve(&lockfile, &mut Dependencies::new(&options));
-    let metadata = resolve();
-    assert!(!metadata.read_crates, "the cache must answer everything");
+    let resolve = || dependencies::resolve(&manifest, &lockfile, &mut Dependencies::new(&options));
+    let graph = resolve();
+    assert!(!graph.metadata.read_crates, "the cache must answer everything");
     let input = SbomInput {
         subject: &subject,
         manifest: &manifest,
@@ -66,14 +68,14 @@ fn bench_sbom(c: &mut Criterion) {
         audit: Some(&audit),
         db: &db.identity,
         timestamp: jiff::Timestamp::UNIX_EPOCH,
-        metadata: &metadata,
+        dependencies: &graph,
     };
     let first = sbom::generate(&input).expect("sbom");
     assert_eq!(first.components, 500);
     c.bench_function("sbom_500_packages_warm_cache", |b| {
         b.iter(|| {
-            let metadata = resolve();
-            sbom::generate(black_box(&SbomInput { metadata: &metadata, ..input })).expect("sbom")
+            let graph = resolve();
+            sbom::generate(black_box(&SbomInput { dependencies: &graph, ..input })).expect("sbom")
         })
     });
 }

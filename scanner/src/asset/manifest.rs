@@ -53,6 +53,17 @@ pub enum DependencyKind {
     Dev,
 }
 
+impl DependencyKind {
+    /// The name facts and SBOM properties use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Build => "build",
+            Self::Dev => "dev",
+        }
+    }
+}
+
 /// A dependency as a manifest declares it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclaredDependency {

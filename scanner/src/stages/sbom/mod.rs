@@ -1,12 +1,9 @@
 //! The SBOM: a CycloneDX 1.5 JSON bill of materials of the asset and every locked package, with the
 //! audit's advisories as vulnerabilities. Built with `cyclonedx-bom`; reproducible for the same input.
 
-mod graph;
-
 use std::collections::HashMap;
 
 use assay_report::audit::{AdvisoryMatch, AuditResult, DatabaseIdentity};
-use assay_report::facts::DependencyFact;
 use assay_report::{Finding, Subject, codes};
 use cyclonedx_bom::external_models::date_time::DateTime;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
@@ -35,8 +32,9 @@ use rustsec::Lockfile;
 use rustsec::package::Package;
 
 use crate::asset::{DependencyKind, Manifest};
-use crate::deps::metadata::{self, CrateMetadata, Resolved};
+use crate::deps::metadata::{self, CrateMetadata};
 use crate::stages::audit::Origin;
+use crate::stages::dependencies::{DependencyGraph, graph};
 use assay_report::contract::{AssetKind, Contract};
 
 /// The CycloneDX version written.
@@ -58,8 +56,8 @@ pub struct SbomInput<'a> {
     pub db: &'a DatabaseIdentity,
     /// The BOM's timestamp.
     pub timestamp: Timestamp,
-    /// What is known of each dependency (licences, links, declared dependencies).
-    pub metadata: &'a Resolved,
+    /// The dependency graph and what is known of each dependency (licences, links, how it is needed).
+    pub dependencies: &'a DependencyGraph,
 }
 
 /// A generated SBOM.
@@ -76,8 +74,6 @@ pub struct Sbom {
     pub unknown_licenses: usize,
     /// Problems worth a finding.
     pub findings: Vec<Finding>,
-    /// What was learnt about each dependency, for the rules.
-    pub dependencies: Vec<DependencyFact>,
 }
 
 /// The SBOM could not be written.
@@ -91,56 +87,29 @@ pub enum SbomError {
 
 /// Builds the SBOM.
 pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
-    let resolved = input.metadata;
-    let lockfile = input.lockfile;
-    let index = graph::index(lockfile);
-    let edges = graph::edges(lockfile, &index);
+    let graph_of = input.dependencies;
+    let (resolved, lockfile, index, edges, root) =
+        (&graph_of.metadata, input.lockfile, &graph_of.index, &graph_of.edges, graph_of.root);
     let root_key = (input.manifest.name.clone(), input.manifest.version.clone());
-    let root = index.get(&root_key).copied().filter(|&i| lockfile.packages[i].source.is_none());
-    let kinds = match root {
-        Some(root) => graph::classify(lockfile, &edges, root, &input.manifest.dependencies, &resolved.by_package),
-        None => HashMap::new(),
-    };
 
     // The asset is identified by the purl it will be listed under (it is a path package in its own lockfile).
     let root_ref = Purl::new("cargo", &root_key.0, &root_key.1)
         .map_or_else(|_| format!("pkg:cargo/{}@{}", root_key.0, root_key.1), |purl| purl.to_string());
-    // Derived once: each package's BOM reference and who depends on it.
+    // Derived once: each package's BOM reference.
     let bom_refs: Vec<String> = lockfile.packages.iter().map(graph::bom_ref).collect();
-    let mut dependents: Vec<Vec<String>> = vec![Vec::new(); lockfile.packages.len()];
-    for (parent, targets) in edges.iter().enumerate() {
-        for &target in targets {
-            dependents[target].push(lockfile.packages[parent].name.to_string());
-        }
-    }
     let mut unknown_licenses = Vec::new();
-    let mut dependency_facts = Vec::new();
     let mut components = Vec::new();
     for (position, package) in lockfile.packages.iter().enumerate() {
         if Some(position) == root {
             continue;
         }
         let facts = resolved.by_package.get(&metadata::key(package));
-        let kind = kinds.get(&position).copied().unwrap_or(DependencyKind::Normal);
+        let kind = graph_of.kind(position);
         let origin = Origin::of(package);
         if facts.is_none() && origin != Origin::Path {
             unknown_licenses.push(format!("{} {}", package.name, package.version));
         }
         components.push(dependency_component(package, &origin, bom_refs[position].clone(), facts, kind));
-        let mut dependents = std::mem::take(&mut dependents[position]);
-        dependents.sort();
-        dependents.dedup();
-        dependency_facts.push(DependencyFact {
-            name: package.name.to_string(),
-            version: package.version.to_string(),
-            source_kind: origin.unaudited_kind().unwrap_or("crates-io").to_owned(),
-            source: origin.source_text().to_owned(),
-            checksum: package.checksum.as_ref().map(ToString::to_string),
-            license: facts.and_then(|f| f.license.clone()),
-            repository: facts.and_then(|f| f.repository.clone()),
-            kind: dependency_kind(kind).to_owned(),
-            dependents,
-        });
     }
     components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
 
@@ -233,10 +202,6 @@ pub fn generate(input: &SbomInput<'_>) -> Result<Sbom, SbomError> {
         vulnerabilities: vulnerability_count,
         unknown_licenses: unknown_licenses.len(),
         findings,
-        dependencies: {
-            dependency_facts.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-            dependency_facts
-        },
     })
 }
 
@@ -295,7 +260,7 @@ fn dependency_component(
         .as_ref()
         .map(|checksum| Hashes(vec![Hash { alg: HashAlgorithm::SHA_256, content: HashValue(checksum.to_string()) }]));
     let mut properties = vec![
-        Property::new("assay:dependency-kind", dependency_kind(kind)),
+        Property::new("assay:dependency-kind", kind.as_str()),
         Property::new("assay:source", origin.unaudited_kind().unwrap_or("crates-io")),
     ];
     match facts {
@@ -320,14 +285,6 @@ fn dependency_component(
     }
     component.properties = Some(Properties(properties));
     component
-}
-
-fn dependency_kind(kind: DependencyKind) -> &'static str {
-    match kind {
-        DependencyKind::Normal => "normal",
-        DependencyKind::Build => "build",
-        DependencyKind::Dev => "dev",
-    }
 }
 
 /// An SPDX expression, parsed laxly (`MIT/Apache-2.0` → `MIT OR Apache-2.0`); a licence string that is not

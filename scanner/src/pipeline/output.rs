@@ -1,0 +1,101 @@
+//! The report directory: `report.json`, `summary.md`, the SARIF log, the SBOM, the facts, the load
+//! measurements and the signed statements, each written whole or not at all.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use assay_report::{AcceptanceReport, render_summary};
+use serde::Serialize;
+
+use super::{ScanError, ScanOutput};
+
+/// File name of the acceptance report.
+pub const REPORT_FILE: &str = "report.json";
+/// File name of the report for people.
+pub const SUMMARY_FILE: &str = "summary.md";
+/// File name of the SBOM in a report directory.
+pub const SBOM_FILE: &str = "sbom.cdx.json";
+/// File name of the facts the rules judged.
+pub const FACTS_FILE: &str = "facts.json";
+/// File name of the SARIF 2.1.0 log of the findings.
+pub const SARIF_FILE: &str = "findings.sarif";
+/// File name of the load test's measurements.
+pub const LOAD_FILE: &str = "load.json";
+/// File name of the signed statements: a JSON array of DSSE envelopes, `[VSA, detailed report]`.
+pub const DSSE_FILE: &str = "report.dsse.json";
+
+/// The name of a report's directory: `<name>-<version>` of a manifest that passed validation (cargo's name
+/// rules, semver: no separator, no `..`), else `sha256-<digest prefix>` of the submission. Never text that
+/// could leave the parent directory.
+pub fn report_folder(report: &AcceptanceReport) -> String {
+    let named = report.asset.as_ref().map(|asset| format!("{}-{}", asset.name, asset.version));
+    let single_component = |folder: &String| {
+        let mut components = Path::new(folder).components();
+        matches!((components.next(), components.next()), (Some(std::path::Component::Normal(_)), None))
+            && !folder.contains(['/', '\\'])
+    };
+    named
+        .filter(single_component)
+        .unwrap_or_else(|| format!("sha256-{}", report.subject.sha256.get(..16).unwrap_or(&report.subject.sha256)))
+}
+
+/// Writes every file of the report into `out` (created if needed); `out` itself must not be a symbolic link.
+pub fn write_report(output: &ScanOutput, out: &Path) -> Result<(), ScanError> {
+    let report = &output.report;
+    fs::create_dir_all(out).map_err(write_error(out))?;
+    if fs::symlink_metadata(out).map_err(write_error(out))?.file_type().is_symlink() {
+        let refused = io::Error::other("it is a symbolic link; reports are not written through links");
+        return Err(ScanError::Write { path: out.to_owned(), source: refused });
+    }
+    let writer = ReportWriter { out };
+    writer.json(REPORT_FILE, report)?;
+    writer.bytes(SUMMARY_FILE, render_summary(report).as_bytes())?;
+    writer.json(SARIF_FILE, &assay_report::sarif::render_sarif(report))?;
+    if let Some(sbom) = &output.sbom {
+        writer.bytes(SBOM_FILE, sbom)?;
+    }
+    if let Some(facts) = &output.facts {
+        writer.json(FACTS_FILE, facts)?;
+    }
+    if let Some(load) = &report.load {
+        writer.json(LOAD_FILE, load)?;
+    }
+    if let Some(envelopes) = &output.envelopes {
+        writer.json(DSSE_FILE, envelopes)?;
+    }
+    Ok(())
+}
+
+/// Writes files into one report directory.
+struct ReportWriter<'a> {
+    out: &'a Path,
+}
+
+impl ReportWriter<'_> {
+    /// `value` as pretty JSON with a final newline.
+    fn json(&self, name: &str, value: &impl Serialize) -> Result<(), ScanError> {
+        let mut json = serde_json::to_vec_pretty(value)
+            .map_err(|err| ScanError::Write { path: self.out.join(name), source: io::Error::other(err) })?;
+        json.push(b'\n');
+        self.bytes(name, &json)
+    }
+
+    /// `bytes` under `name`: written to a fresh temporary file (created exclusively, so never through a
+    /// planted link) and renamed over the name, so a reader never sees half a file.
+    fn bytes(&self, name: &str, bytes: &[u8]) -> Result<(), ScanError> {
+        let path = self.out.join(name);
+        let mut temporary = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .tempfile_in(self.out)
+            .map_err(write_error(self.out))?;
+        io::Write::write_all(temporary.as_file_mut(), bytes).map_err(write_error(temporary.path()))?;
+        temporary.persist(&path).map_err(|err| ScanError::Write { path, source: err.error })?;
+        Ok(())
+    }
+}
+
+fn write_error(path: &Path) -> impl FnOnce(io::Error) -> ScanError + use<> {
+    let path = path.to_owned();
+    move |source| ScanError::Write { path, source }
+}
