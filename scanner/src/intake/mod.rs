@@ -5,6 +5,8 @@
 
 mod digest;
 mod directory;
+mod entry_name;
+mod inflate;
 mod limits;
 mod unpack;
 

@@ -4,10 +4,9 @@
 //! read into memory is bounded by us, and files are written with `create_new` under a tree that holds
 //! no links: nothing an archive says can make us write outside `dest`.
 
-use std::cell::Cell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use assay_report::{Finding, Location, codes};
@@ -15,7 +14,9 @@ use flate2::bufread::GzDecoder;
 use tar::EntryType;
 
 use super::digest::SourceReader;
-use super::limits::{IntakeLimits, MAX_NAME_BYTES, MAX_PAX_BYTES, RATIO_GRACE_BYTES};
+use super::entry_name::{pax_path, safe_relative_path, trim_nul};
+use super::inflate::InflateGuard;
+use super::limits::{IntakeLimits, MAX_NAME_BYTES, MAX_PAX_BYTES};
 use super::{IntakeError, Unpacked};
 
 /// Which entries are written.
@@ -320,47 +321,6 @@ fn duplicate(shown: &str) -> Finding {
         .at(Location::archive_entry(shown))
 }
 
-/// Checks an entry name and turns it into a relative path below the unpack root.
-fn safe_relative_path(name: &[u8]) -> Result<PathBuf, Finding> {
-    let text = std::str::from_utf8(name)
-        .map_err(|_| Finding::new(&codes::ARCHIVE_UNREADABLE, "an entry name is not valid UTF-8"))?;
-    if text.is_empty() || text.contains('\0') {
-        return Err(Finding::new(&codes::ARCHIVE_UNREADABLE, "an entry has an empty or malformed name"));
-    }
-    if text.starts_with('/') || text.starts_with('\\') || has_drive_prefix(text) {
-        return Err(Finding::new(
-            &codes::ARCHIVE_ABSOLUTE_PATH,
-            format!("`{text}` is an absolute path; archive entries must be relative"),
-        ));
-    }
-    let mut relative = PathBuf::new();
-    // Backslashes are separators on Windows tooling; treat them as such so `..\x` cannot slip through.
-    for part in text.split(['/', '\\']) {
-        match Path::new(part).components().next() {
-            None | Some(Component::CurDir) => {}
-            Some(Component::ParentDir) => {
-                return Err(Finding::new(
-                    &codes::ARCHIVE_PATH_TRAVERSAL,
-                    format!("`{text}` contains `..` and would be written outside the unpack directory"),
-                ));
-            }
-            Some(Component::Normal(_)) => relative.push(part),
-            Some(Component::RootDir | Component::Prefix(_)) => {
-                return Err(Finding::new(&codes::ARCHIVE_ABSOLUTE_PATH, format!("`{text}` is an absolute path")));
-            }
-        }
-    }
-    if relative.as_os_str().is_empty() {
-        return Err(Finding::new(&codes::ARCHIVE_UNREADABLE, format!("`{text}` names no file")));
-    }
-    Ok(relative)
-}
-
-fn has_drive_prefix(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':'
-}
-
 fn describe(entry_type: EntryType) -> &'static str {
     match entry_type {
         EntryType::Char => "character device",
@@ -379,103 +339,6 @@ fn read_bounded<R: Read>(entry: &mut tar::Entry<'_, R>, max: u64) -> io::Result<
     let mut data = Vec::with_capacity(entry.size() as usize);
     entry.take(max).read_to_end(&mut data)?;
     Ok(Some(data))
-}
-
-fn trim_nul(mut name: Vec<u8>) -> Vec<u8> {
-    while name.last() == Some(&0) {
-        name.pop();
-    }
-    name
-}
-
-/// The `path` of a PAX record set. A `size` record is refused: in raw mode it would desynchronise the
-/// stream, and no cargo-written archive needs one.
-fn pax_path(records: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let mut path = None;
-    for record in tar::PaxExtensions::new(records) {
-        let record = record.map_err(|err| format!("a PAX header is malformed: {err}"))?;
-        match record.key_bytes() {
-            b"path" => path = Some(record.value_bytes().to_vec()),
-            b"size" => {
-                return Err("a PAX header overrides an entry size, which Assay does not accept".to_owned());
-            }
-            _ => {}
-        }
-    }
-    Ok(path)
-}
-
-/// A stream limit that stopped decompression.
-#[derive(Clone, Copy, Debug)]
-enum Breach {
-    Ratio { inflated: u64, compressed: u64 },
-    Stream { inflated: u64 },
-}
-
-impl Breach {
-    fn finding(self, limits: &IntakeLimits) -> Finding {
-        match self {
-            Self::Ratio { inflated, compressed } => Finding::new(
-                &codes::ARCHIVE_COMPRESSION_RATIO,
-                format!(
-                    "{compressed} compressed bytes expanded to over {inflated}, a ratio above the limit of {}:1",
-                    limits.max_compression_ratio
-                ),
-            ),
-            Self::Stream { inflated } => Finding::new(
-                &codes::ARCHIVE_TOO_LARGE,
-                format!(
-                    "the archive stream exceeds {inflated} bytes, more than {} bytes of files can need",
-                    limits.max_unpacked_bytes
-                ),
-            ),
-        }
-    }
-}
-
-/// Sits between the gzip decoder and the tar reader and stops decompression the moment the stream grows
-/// past the stream cap or the compression ratio: this bounds memory and time even for headers that
-/// `tar` reads before we see an entry.
-struct InflateGuard<R> {
-    inner: R,
-    inflated: u64,
-    compressed: Rc<Cell<u64>>,
-    max_stream: u64,
-    max_ratio: u64,
-    breach: Rc<Cell<Option<Breach>>>,
-}
-
-impl<R> InflateGuard<R> {
-    fn new(inner: R, compressed: Rc<Cell<u64>>, limits: &IntakeLimits) -> Self {
-        Self {
-            inner,
-            inflated: 0,
-            compressed,
-            max_stream: limits.max_stream_bytes(),
-            max_ratio: limits.max_compression_ratio,
-            breach: Rc::default(),
-        }
-    }
-}
-
-impl<R: Read> Read for InflateGuard<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.inflated += n as u64;
-        let compressed = self.compressed.get().max(1);
-        let breach = if self.inflated > self.max_stream {
-            Some(Breach::Stream { inflated: self.max_stream })
-        } else if self.inflated > RATIO_GRACE_BYTES && self.inflated / compressed > self.max_ratio {
-            Some(Breach::Ratio { inflated: self.inflated, compressed })
-        } else {
-            None
-        };
-        if let Some(breach) = breach {
-            self.breach.set(Some(breach));
-            return Err(io::Error::other("intake limit exceeded"));
-        }
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

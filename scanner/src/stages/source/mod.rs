@@ -4,6 +4,7 @@
 
 mod capabilities;
 mod files;
+mod imports;
 mod nesting;
 mod secrets;
 
