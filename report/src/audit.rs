@@ -65,6 +65,15 @@ pub struct DatabaseIdentity {
     pub advisory_count: usize,
 }
 
+impl DatabaseIdentity {
+    /// One word for the database's state, to compare two of them: `git:<commit>`, `snapshot:<commit>` or
+    /// `content:<sha256>`.
+    pub fn label(&self) -> String {
+        let id = self.commit.as_deref().or(self.content_sha256.as_deref()).unwrap_or("unknown");
+        format!("{}:{id}", self.kind)
+    }
+}
+
 /// What the audit of one lockfile found.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditResult {

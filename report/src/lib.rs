@@ -23,7 +23,7 @@ pub mod verify;
 
 pub use finding::{AdvisoryRef, Finding, Location, Severity, Waived};
 pub use report::{
-    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, RulesIdentity, SbomSummary, ScanOptions, SignatureStatus,
-    StageRecord, StageStatus, Subject, SubjectKind, Tool, Verdict,
+    AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, Rejudgement, RulesIdentity, SbomSummary, ScanOptions,
+    SignatureStatus, StageRecord, StageStatus, Subject, SubjectKind, Tool, Verdict,
 };
 pub use summary::render_summary;

@@ -50,6 +50,11 @@ impl Verdict {
             Self::NeedsReview => "needs-review",
         }
     }
+
+    /// The verdict [`Verdict::as_str`] names.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Accepted, Self::NeedsReview, Self::Rejected].into_iter().find(|verdict| verdict.as_str() == text)
+    }
 }
 
 impl fmt::Display for Verdict {
@@ -254,6 +259,24 @@ pub struct AcceptanceReport {
     pub started_at: String,
     /// When the scan finished (RFC 3339, UTC).
     pub finished_at: String,
+    /// Set when this report judges a stored scan again (a newer advisory database or rule set) rather than
+    /// a scan of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejudged: Option<Rejudgement>,
+}
+
+/// What a re-judgement judged again: the report's stages, SBOM and load results are those of the original
+/// scan; its audit, findings and verdict are new.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejudgement {
+    /// The verdict revision this report is (the first verdict is revision 0).
+    pub revision: u32,
+    /// The report of the scan whose evidence was judged again.
+    pub scan_report_id: String,
+    /// When that scan finished: the stages, the SBOM and the load results are from then.
+    pub scanned_at: String,
+    /// Why the verdict changed (the advisories, or the rule-set digest), sorted.
+    pub reasons: Vec<String>,
 }
 
 impl AcceptanceReport {

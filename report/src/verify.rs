@@ -313,6 +313,7 @@ mod tests {
             signature: SignatureStatus::Unsigned,
             started_at: "2026-06-01T00:00:00Z".to_owned(),
             finished_at: "2026-06-01T00:00:01Z".to_owned(),
+            rejudged: None,
         }
     }
 

@@ -7,6 +7,8 @@ pub mod cache_dir;
 pub mod deps;
 pub mod intake;
 pub mod pipeline;
+pub mod rejudge;
 pub mod scratch;
 pub mod stages;
+pub mod store;
 pub mod worker;

@@ -1,15 +1,18 @@
 //! Command-line parsing and dispatch; exit codes are the contract of ARCHITECTURE.md.
 
 mod audit;
+mod changes;
 mod db;
 mod diagnostics;
 mod keygen;
 mod load;
+mod rejudge;
 mod render;
 mod rules;
 mod rules_test;
 mod sbom;
 mod scan;
+mod store;
 mod submit;
 mod verify;
 mod worker;
@@ -59,6 +62,11 @@ enum Command {
     /// Manage the advisory database.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Read the report store: a submission's report files, its verdict history, the judged submissions.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Judge stored verdicts again (a newer advisory database or rule set); record, sign and publish changes.
+    Rejudge(rejudge::RejudgeArgs),
 }
 
 /// Where the advisory database is and how old it may be.
@@ -112,6 +120,8 @@ pub fn run() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Rules(command) => rules::run(command),
         Command::Db(command) => db::run(command),
+        Command::Store(command) => store::run(command),
+        Command::Rejudge(args) => rejudge::run(args),
     };
     if let Err(err) = &result {
         match err.downcast_ref::<diagnostics::InvalidRuleSet>() {
@@ -121,6 +131,14 @@ pub fn run() -> ExitCode {
         }
     }
     ExitCode::from(exit_code(&result))
+}
+
+/// Runs `future` to completion on a single-threaded runtime (the store and broker clients are async).
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(future)
 }
 
 /// The exit-code contract: 0 accepted, 1 rejected (or a problem found), 3 needs review, 2 could not run.

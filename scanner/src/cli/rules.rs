@@ -20,6 +20,9 @@ pub(super) enum RulesCommand {
     Test(super::rules_test::RulesTestArgs),
     /// Print the JSON Schema of facts.json (the `input` of Rego rules).
     FactsSchema,
+    /// Show which stored verdicts a new rule set would change, and the findings that make the difference;
+    /// changes nothing.
+    Impact(ImpactArgs),
     /// Explain a finding code (or list them all): what it means and its level in a rule set.
     Explain {
         /// The code, e.g. `undeclared-network`; omit to list every code.
@@ -28,6 +31,36 @@ pub(super) enum RulesCommand {
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+pub(super) struct ImpactArgs {
+    #[command(flatten)]
+    store: super::store::StoreArg,
+    /// The rule set to try.
+    #[arg(long, value_name = "FILE")]
+    rules: PathBuf,
+    /// Audit the stored dependencies against this advisory database too [default: each report's own audit].
+    #[arg(long, value_name = "DIR")]
+    advisory_db: Option<PathBuf>,
+    /// `human` prints a table; `json` the list `assay rejudge --format json` prints.
+    #[arg(long, value_enum, default_value = "human")]
+    format: super::Format,
+}
+
+/// `rules impact`: a dry-run re-judgement by another rule set.
+fn impact(args: ImpactArgs) -> anyhow::Result<Outcome> {
+    use assay_scanner::rejudge::{Basis, Rejudger, sweep};
+    let rules = load(&args.rules)?;
+    let db = args.advisory_db.as_deref().map(assay_scanner::stages::audit::AdvisoryDatabase::open).transpose()?;
+    let basis = db.as_ref().map_or(Basis::AsStored, Basis::Database);
+    let rejudger = Rejudger { rules: &rules, basis, signer: None };
+    super::block_on(async {
+        let store = args.store.open().await?;
+        let swept = sweep(&store, &rejudger, true, None).await?;
+        super::changes::print(&swept, args.format, true)?;
+        Ok(Outcome::Done)
+    })
 }
 
 /// Loads a rule-set file, turning its diagnostics into one error that lists them all.
@@ -44,6 +77,7 @@ pub(super) fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
             Ok(Outcome::Done)
         }
         RulesCommand::Test(args) => super::rules_test::run(args),
+        RulesCommand::Impact(args) => impact(args),
         RulesCommand::FactsSchema => {
             let schema = serde_json::to_string_pretty(&assay_report::facts::facts_schema())?;
             println!("{schema}");

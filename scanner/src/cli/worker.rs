@@ -29,9 +29,10 @@ pub(super) struct WorkerArgs {
     /// The VSA's verifier.id.
     #[arg(long, value_name = "URI", env = "ASSAY_VERIFIER_ID", hide_env_values = true, default_value = assay_report::intoto::DEFAULT_VERIFIER_ID)]
     verifier_id: String,
-    /// Report store: reports go to STORE/<name>/<version>/<submission id>/.
-    #[arg(long, value_name = "DIR", default_value = "assay-store")]
-    store: PathBuf,
+    /// Report store: a directory (reports in STORE/<name>/<version>/<submission id>/), or a postgres:// URL
+    /// shared by workers on many machines.
+    #[arg(long, value_name = "DIR|URL", default_value = "assay-store")]
+    store: String,
     /// Scans in parallel.
     #[arg(long, value_name = "N", default_value_t = 2)]
     concurrency: usize,

@@ -13,7 +13,7 @@ use assay_report::{
 use assay_rules::RuleSet;
 use jiff::Timestamp;
 
-use super::ScanConfig;
+use super::{ScanConfig, Signer};
 use crate::stages::audit::AdvisoryDatabase;
 
 /// What was concluded about one submission.
@@ -55,9 +55,10 @@ pub(super) fn assemble(
         load: concluded.load,
         findings: concluded.findings,
         verdict: concluded.verdict,
-        signature: signature_status(config),
+        signature: signature_status(config.signer.as_ref()),
         started_at: format!("{:.3}", concluded.started_at),
         finished_at: format!("{finished_at:.3}"),
+        rejudged: None,
     };
     let envelopes = config.signer.as_ref().map(|signer| {
         let settings = AttestationSettings {
@@ -72,8 +73,9 @@ pub(super) fn assemble(
     (report, envelopes)
 }
 
-fn signature_status(config: &ScanConfig) -> SignatureStatus {
-    match &config.signer {
+/// Whether (and by which key) a report signed by `signer` is signed.
+pub fn signature_status(signer: Option<&Signer>) -> SignatureStatus {
+    match signer {
         Some(signer) => SignatureStatus::Signed {
             key_id: key_id(&signer.key.verifying_key()),
             verifier_id: signer.verifier_id.clone(),
@@ -84,7 +86,7 @@ fn signature_status(config: &ScanConfig) -> SignatureStatus {
 
 /// A unique id: the subject digest, the start time and the process, hashed. Unique per scan, meaningless
 /// otherwise.
-fn report_id(subject_sha256: &str, started_at: Timestamp) -> String {
+pub fn report_id(subject_sha256: &str, started_at: Timestamp) -> String {
     let mut seed = subject_sha256.as_bytes().to_vec();
     seed.extend_from_slice(&started_at.as_nanosecond().to_le_bytes());
     seed.extend_from_slice(&std::process::id().to_le_bytes());

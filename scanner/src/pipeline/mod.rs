@@ -1,7 +1,8 @@
 //! The pipeline: runs the stages on one submission, asks the rules for a verdict and writes the report.
 //!
 //! `config` says how to scan; `run` runs the stages in order, each started, timed and recorded by
-//! `recorder`; `facts` gathers what the rules judge; `assemble` builds and signs the report (for a scan and
+//! `recorder`; `facts` gathers what the rules judge; `judgement` turns the stages' evidence, the audit and
+//! the rules into the verdict; `assemble` builds and signs the report (for a scan and
 //! for a refused submission alike); `output` writes the report directory; `claim` compares the archive with
 //! what a submission claims.
 
@@ -9,6 +10,7 @@ mod assemble;
 mod claim;
 mod config;
 mod facts;
+mod judgement;
 mod output;
 mod recorder;
 mod run;
@@ -20,10 +22,13 @@ use assay_report::AcceptanceReport;
 use assay_report::dsse::Envelope;
 use assay_report::facts::Facts;
 
+pub use assemble::{report_id, signature_status};
 pub use claim::ClaimedAsset;
 pub use config::{ScanConfig, Signer};
+pub use judgement::{EVIDENCE_SCHEMA, Evidence, Judgement, judge};
 pub use output::{
-    DSSE_FILE, FACTS_FILE, LOAD_FILE, REPORT_FILE, SARIF_FILE, SBOM_FILE, SUMMARY_FILE, report_folder, write_report,
+    DSSE_FILE, EVIDENCE_FILE, FACTS_FILE, LOAD_FILE, REPORT_FILE, ReportFiles, SARIF_FILE, SBOM_FILE, SUMMARY_FILE,
+    report_files, report_folder, write_files, write_report,
 };
 pub use run::{identify, refusal, scan};
 
@@ -42,6 +47,8 @@ pub struct ScanOutput {
     pub envelopes: Option<Vec<Envelope>>,
     /// What the rules judged (`facts.json`), when the asset could be read.
     pub facts: Option<Facts>,
+    /// What the stages found before the rules judged it (`evidence.json`): where a re-judgement starts.
+    pub evidence: Evidence,
 }
 
 /// A scan could not run; no verdict exists.

@@ -10,11 +10,12 @@ use assay_load_runner::stage::LoadOutcome;
 use assay_report::audit::AuditResult;
 use assay_report::load::LoadReport;
 use assay_report::{Finding, LoadMode, SbomSummary, Subject};
-use assay_rules::{JudgedAsset, RuleSet};
+use assay_rules::RuleSet;
 use jiff::Timestamp;
 
 use super::assemble::{Concluded, assemble};
 use super::facts::{self, Analysed};
+use super::judgement::{self, Evidence, Judgement};
 use super::output::SBOM_FILE;
 use super::recorder::{Running, StageRecorder, skipped};
 use super::{Progress, ScanConfig, ScanError, ScanOutput, claim};
@@ -74,24 +75,17 @@ pub fn scan(
             (None, None)
         }
     };
-    scan.findings.extend(db.staleness(started_at, config.max_db_age_days));
     let (load_mode, load) = scan.load(scratch.path(), intake.root.as_deref(), analysed.as_ref())?;
     scan.stages.check()?;
     // After the load stage: vendoring may download what the SBOM did not need.
     scan.findings.extend(scan.dependencies.findings());
 
     let facts = analysed.as_ref().and_then(|analysed| facts::gather(analysed, &intake.subject.sha256, load.as_ref()));
-    let mut findings = scan.findings;
-    if let Some(facts) = &facts {
-        findings.extend(rules.evaluate(facts));
-    }
-    let judged = facts.as_ref().map(|f| JudgedAsset {
-        name: f.asset.name.clone(),
-        version: f.asset.version.clone(),
-        sha256: f.asset.sha256.clone(),
-        today: started_at.to_zoned(jiff::tz::TimeZone::UTC).date(),
-    });
-    let verdict = rules.judge(&mut findings, judged.as_ref());
+    let evidence = Evidence::new(true, scan.findings);
+    let staleness = db.staleness(started_at, config.max_db_age_days);
+    let audit = analysed.as_ref().and_then(|analysed| analysed.audit.as_ref());
+    let Judgement { findings, verdict } =
+        judgement::judge(&evidence, audit, staleness, facts.as_ref(), rules, started_at);
     let concluded = Concluded {
         subject: intake.subject,
         asset: analysed.as_ref().and_then(|analysed| analysed.asset.summary()),
@@ -106,7 +100,7 @@ pub fn scan(
     };
     let resource_uri = config.resource_uri.clone().unwrap_or_else(|| archive_uri(input));
     let (report, envelopes) = assemble(concluded, rules, db, config, resource_uri);
-    Ok(ScanOutput { report, sbom: sbom.map(|generated| generated.json), envelopes, facts })
+    Ok(ScanOutput { report, sbom: sbom.map(|generated| generated.json), envelopes, facts, evidence })
 }
 
 /// One scan in progress: what it judges by, its stages so far and the findings they made.
@@ -139,8 +133,8 @@ impl Scan<'_> {
         };
         let running = self.stages.start("audit")?;
         let root_package = asset.manifest.as_ref().map(|m| (m.name.as_str(), m.version.as_str()));
+        // Its findings are the judgement's: a re-judgement makes them again from a newer database.
         let result = audit::audit(self.db, lockfile, root_package);
-        self.findings.extend(audit::findings(&result));
         self.stages.finish(running, true, None);
         Ok(Some(result))
     }
@@ -291,8 +285,9 @@ pub fn refusal(
     rules: &RuleSet,
     config: &ScanConfig,
 ) -> ScanOutput {
-    let mut findings = vec![finding];
-    let verdict = rules.judge(&mut findings, None);
+    let evidence = Evidence::new(false, vec![finding]);
+    let started_at = Timestamp::now();
+    let Judgement { findings, verdict } = judgement::judge(&evidence, None, None, None, rules, started_at);
     let load_mode =
         if matches!(config.load, LoadSetup::Skipped) { LoadMode::SkippedByRequest } else { LoadMode::NoService };
     let concluded = Concluded {
@@ -305,11 +300,11 @@ pub fn refusal(
         load: None,
         findings,
         verdict,
-        started_at: Timestamp::now(),
+        started_at,
     };
     let resource_uri = config.resource_uri.clone().unwrap_or_default();
     let (report, envelopes) = assemble(concluded, rules, db, config, resource_uri);
-    ScanOutput { report, sbom: None, envelopes, facts: None }
+    ScanOutput { report, sbom: None, envelopes, facts: None, evidence }
 }
 
 /// `file://` URI of the submitted path (absolute when it can be made so).

@@ -2,11 +2,11 @@
 //! with its reason. Every path through the worker ends in exactly one of them.
 
 use std::error::Error;
-use std::io;
 
 use super::message::Refused;
 use super::publish::PublishError;
 use crate::pipeline::ScanError;
+use crate::store::StoreError;
 
 /// The end of one delivery.
 #[derive(Debug)]
@@ -24,10 +24,10 @@ pub(super) enum Disposition {
 pub(super) enum Retry {
     /// The report store could not be read.
     #[error("cannot read the store")]
-    ReadStore(#[source] io::Error),
+    ReadStore(#[source] StoreError),
     /// The report could not be stored.
     #[error("cannot store the report")]
-    Store(#[source] io::Error),
+    Store(#[source] StoreError),
     /// A report or dead letter could not be published.
     #[error(transparent)]
     Publish(#[from] PublishError),
@@ -64,11 +64,12 @@ pub(super) fn chain(error: &(dyn Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     #[test]
     fn a_chain_names_every_cause_once() {
-        let retry = Retry::Store(io::Error::other("disk full"));
-        assert_eq!(chain(&retry), "cannot store the report: disk full");
+        let full = StoreError::Io { path: "/store".into(), source: io::Error::other("disk full") };
+        assert_eq!(chain(&Retry::Store(full)), "cannot store the report: /store: disk full");
         let quoted = ScanError::Scratch { path: "/scratch".into(), source: io::Error::other("no space") };
         let retry = Retry::Scan(quoted);
         assert_eq!(chain(&retry), "the scan could not run: cannot create a scratch directory in /scratch: no space");

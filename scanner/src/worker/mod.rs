@@ -7,11 +7,9 @@ mod fetch;
 pub mod message;
 pub mod metrics;
 mod process;
-mod publish;
-pub mod store;
+pub mod publish;
 pub mod topology;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +28,7 @@ pub use topology::Topology;
 
 use crate::pipeline::ScanConfig;
 use crate::stages::audit::AdvisoryDatabase;
+use crate::store::Store;
 
 /// How a worker runs.
 pub struct WorkerConfig {
@@ -37,8 +36,8 @@ pub struct WorkerConfig {
     pub amqp: String,
     /// Queue and exchange names.
     pub topology: Topology,
-    /// Report store root.
-    pub store: PathBuf,
+    /// Report store: a directory, or a `postgres://` URL shared by many workers.
+    pub store: String,
     /// Scans in parallel.
     pub concurrency: usize,
     /// Unacknowledged deliveries the broker may push ahead.
@@ -61,12 +60,12 @@ pub enum WorkerError {
     #[error("the worker needs a signing key (--key FILE or ASSAY_SIGNING_KEY): its reports gate approval")]
     NoKey,
     /// The store is not usable.
-    #[error("cannot use the report store {}: {source}", path.display())]
+    #[error("cannot use the report store {location}: {source}")]
     Store {
-        /// Its root.
-        path: PathBuf,
+        /// Where it is.
+        location: String,
         /// The cause.
-        source: std::io::Error,
+        source: crate::store::StoreError,
     },
 }
 
@@ -75,7 +74,7 @@ struct Shared {
     config: WorkerConfig,
     db: AdvisoryDatabase,
     rules: RuleSet,
-    store: store::ReportStore,
+    store: Store,
     metrics: Arc<Metrics>,
 }
 
@@ -91,9 +90,9 @@ pub async fn run(
     if config.scan.signer.is_none() {
         return Err(WorkerError::NoKey);
     }
-    std::fs::create_dir_all(&config.store)
-        .map_err(|source| WorkerError::Store { path: config.store.clone(), source })?;
-    let store = store::ReportStore::new(&config.store);
+    let store = Store::open(&config.store)
+        .await
+        .map_err(|source| WorkerError::Store { location: config.store.clone(), source })?;
     // Scratch left by a worker killed mid-scan (its process gone) would otherwise fill the disk.
     let scratch_parent = config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
     let swept = crate::scratch::sweep(&scratch_parent);

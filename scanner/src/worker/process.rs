@@ -14,9 +14,9 @@ use tracing::{Instrument, error, info, info_span, warn};
 use super::disposition::{Disposition, Retry, chain};
 use super::fetch::{self, FetchError};
 use super::message::{self, Refused, Submission};
-use super::store::{Commit, Stored};
 use super::{Shared, publish};
 use crate::pipeline::{self, ClaimedAsset, ScanOutput};
+use crate::store::{self, Commit, NewSubmission, StoreError, StoredReport};
 use assay_load_runner::cancel::Cancel;
 
 /// Handles one delivery; never panics on its content.
@@ -86,16 +86,16 @@ async fn judge(
 ) -> Result<Disposition, Retry> {
     let (name, version, id) = (&submission.asset.name, &submission.asset.version, &submission.submission_id);
     // One verdict per id, whatever name and version this message gives it.
-    let claim = shared.store.claim_of(id).map_err(Retry::ReadStore)?;
+    let claim = shared.store.claim_of(id).await.map_err(Retry::ReadStore)?;
     if let Some((owner_name, owner_version)) = claim.filter(|(n, v)| (n, v) != (name, version)) {
         return Ok(Disposition::DeadLetter(claimed_by_another(id, &owner_name, &owner_version)));
     }
-    if let Some(stored) = shared.store.lookup(name, version, id).map_err(Retry::ReadStore)? {
+    if let Some(stored) = shared.store.current(id).await.map_err(Retry::ReadStore)? {
         let rules = shared.rules.identity();
         if stored.report.subject.sha256 == submission.archive.sha256 && stored.report.rules.sha256 == rules.sha256 {
             info!(verdict = %stored.report.verdict, "already judged; re-publishing the stored report");
             shared.metrics.republished();
-            publish_stored(&stored, id, shared, publisher).await?;
+            publish_stored(&stored, shared, publisher).await?;
             return Ok(Disposition::Ack);
         }
         return Ok(Disposition::DeadLetter(Refused {
@@ -142,9 +142,16 @@ async fn judge(
         Some(Ok(Ok(output))) => output,
     };
     shared.metrics.scanned(&output.report);
-    let stored = match shared.store.commit(name, version, id, &output).map_err(Retry::Store)? {
+    let row = NewSubmission {
+        id,
+        name,
+        version,
+        publisher: Some(submission.asset.publisher.as_str()),
+        archive_sha256: &submission.archive.sha256,
+    };
+    let stored = match commit(&row, &output, "scanned", shared).await? {
         Commit::Stored(stored) => {
-            info!(verdict = %stored.report.verdict, dir = %stored.dir.display(), "stored");
+            info!(verdict = %stored.report.verdict, "stored");
             stored
         }
         Commit::AlreadyStored(stored) => {
@@ -155,7 +162,7 @@ async fn judge(
             return Ok(Disposition::DeadLetter(claimed_by_another(id, &owner_name, &owner_version)));
         }
     };
-    publish_stored(&stored, id, shared, publisher).await?;
+    publish_stored(&stored, shared, publisher).await?;
     Ok(Disposition::Ack)
 }
 
@@ -200,8 +207,28 @@ fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> R
     Ok(output)
 }
 
-async fn publish_stored(stored: &Stored, id: &str, shared: &Shared, publisher: &Channel) -> Result<(), Retry> {
-    publish::report(publisher, &shared.config.topology, id, stored.report.verdict.as_str(), &stored.envelopes).await?;
+/// Stores `output` as the first verdict of a submission.
+async fn commit(row: &NewSubmission<'_>, output: &ScanOutput, reason: &str, shared: &Shared) -> Result<Commit, Retry> {
+    let files = pipeline::report_files(output).map_err(|err| Retry::Store(StoreError::Corrupt(err.to_string())))?;
+    shared.store.commit(row, &files, store::draft_for(&output.report, reason)).await.map_err(Retry::Store)
+}
+
+/// Publishes a stored report as the message of its revision (a re-publication has the same message id).
+async fn publish_stored(stored: &StoredReport, shared: &Shared, publisher: &Channel) -> Result<(), Retry> {
+    let previous_verdict = match stored.revision {
+        0 => None,
+        _ => {
+            let history = shared.store.history(&stored.submission_id).await.map_err(Retry::ReadStore)?;
+            history.iter().find(|event| event.revision == stored.revision).and_then(|event| event.previous_verdict)
+        }
+    };
+    let message = publish::ReportMessage {
+        submission_id: &stored.submission_id,
+        verdict: stored.report.verdict,
+        previous_verdict,
+        revision: stored.revision,
+    };
+    publish::report(publisher, &shared.config.topology, &message, stored.envelopes()).await?;
     Ok(())
 }
 
@@ -303,9 +330,16 @@ async fn judged_without_scan(
     config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
     let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
     shared.metrics.scanned(&output.report);
-    match shared.store.commit(name, version, id, &output).map_err(Retry::Store)? {
+    let row = NewSubmission {
+        id,
+        name,
+        version,
+        publisher: None,
+        archive_sha256: submission.map_or("", |s| s.archive.sha256.as_str()),
+    };
+    match commit(&row, &output, "refused before the scan", shared).await? {
         Commit::Stored(stored) | Commit::AlreadyStored(stored) => {
-            publish_stored(&stored, id, shared, publisher).await?;
+            publish_stored(&stored, shared, publisher).await?;
             Ok(None)
         }
         Commit::ClaimedByAnother(owner_name, owner_version) => {

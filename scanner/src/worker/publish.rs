@@ -5,6 +5,8 @@ use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel};
 
+use assay_report::Verdict;
+
 use super::topology::Topology;
 
 /// A message the broker did not take.
@@ -44,23 +46,52 @@ pub enum PublishError {
     },
 }
 
-/// Publishes a report's envelopes, `mandatory`, and waits for the broker's confirm.
+/// Which verdict of which submission a report message carries.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportMessage<'a> {
+    /// The submission.
+    pub submission_id: &'a str,
+    /// Its verdict as of this revision.
+    pub verdict: Verdict,
+    /// The verdict before (`None` for the first).
+    pub previous_verdict: Option<Verdict>,
+    /// The verdict revision (0 for the first).
+    pub revision: u32,
+}
+
+impl ReportMessage<'_> {
+    /// The message id: the submission id for the first verdict, `<submission id>#<revision>` after it, so a
+    /// consumer de-duplicates re-publications and never mistakes a re-judgement for one.
+    pub fn message_id(&self) -> String {
+        match self.revision {
+            0 => self.submission_id.to_owned(),
+            revision => format!("{}#{revision}", self.submission_id),
+        }
+    }
+}
+
+/// Publishes a report's envelopes on `<prefix>.reports` with routing key `report.<verdict>`, `mandatory`, and
+/// waits for the broker's confirm. Headers: `submission_id`, `verdict`, `revision`, and `previous_verdict`
+/// once there is one.
 pub async fn report(
     channel: &Channel,
     topology: &Topology,
-    submission_id: &str,
-    verdict: &str,
+    message: &ReportMessage<'_>,
     envelopes: &[u8],
 ) -> Result<(), PublishError> {
     let mut headers = FieldTable::default();
-    headers.insert("submission_id".into(), text(submission_id));
-    headers.insert("verdict".into(), text(verdict));
+    headers.insert("submission_id".into(), text(message.submission_id));
+    headers.insert("verdict".into(), text(message.verdict.as_str()));
+    headers.insert("revision".into(), AMQPValue::LongLongInt(i64::from(message.revision)));
+    if let Some(previous) = message.previous_verdict {
+        headers.insert("previous_verdict".into(), text(previous.as_str()));
+    }
     let properties = BasicProperties::default()
-        .with_message_id(submission_id.into())
+        .with_message_id(message.message_id().into())
         .with_content_type("application/json".into())
         .with_delivery_mode(2)
         .with_headers(headers);
-    confirmed(channel, &topology.reports, &format!("report.{verdict}"), envelopes, properties).await
+    confirmed(channel, &topology.reports, &format!("report.{}", message.verdict), envelopes, properties).await
 }
 
 /// Sends a refused submission to the dead-letter exchange with `x-assay-error`, as the broker would

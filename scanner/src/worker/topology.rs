@@ -67,7 +67,13 @@ impl Topology {
         arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_letter_exchange));
         arguments.insert("x-dead-letter-routing-key".into(), long_string(&self.dead_letter_queue));
         channel.queue_declare(self.submissions.as_str().into(), durable, arguments).await?;
+        self.declare_reports(channel).await
+    }
 
+    /// Declares the reports exchange and its `report.#` queue: all a publisher of reports needs.
+    pub async fn declare_reports(&self, channel: &Channel) -> lapin::Result<()> {
+        let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+        let durable_exchange = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
         channel
             .exchange_declare(
                 self.reports.as_str().into(),
@@ -100,12 +106,14 @@ fn long_string(text: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(text.as_bytes().to_vec()))
 }
 
-/// A header value as text, when it is a string.
+/// A header value as text, when it is a string or an integer.
 pub fn header_text(headers: Option<&FieldTable>, name: &str) -> Option<String> {
     let value = headers?.inner().get(&ShortString::from(name))?;
     match value {
         AMQPValue::LongString(text) => Some(String::from_utf8_lossy(text.as_bytes()).into_owned()),
         AMQPValue::ShortString(text) => Some(text.as_str().to_owned()),
+        AMQPValue::LongLongInt(number) => Some(number.to_string()),
+        AMQPValue::LongInt(number) => Some(number.to_string()),
         _ => None,
     }
 }

@@ -113,6 +113,8 @@ pub fn publish(prefix: &str, bodies: &[Vec<u8>]) {
 pub struct Taken {
     pub body: Vec<u8>,
     pub headers: Option<FieldTable>,
+    pub routing_key: String,
+    pub message_id: Option<String>,
 }
 
 /// Takes every message now in `queue` (basic.get until empty).
@@ -123,11 +125,42 @@ pub fn drain(queue: &str) -> Vec<Taken> {
         let mut taken = Vec::new();
         while let Some(message) = channel.basic_get(queue.into(), BasicGetOptions::default()).await.unwrap() {
             message.ack(BasicAckOptions::default()).await.unwrap();
-            taken.push(Taken { body: message.data.clone(), headers: message.properties.headers().clone() });
+            taken.push(Taken {
+                body: message.data.clone(),
+                headers: message.properties.headers().clone(),
+                routing_key: message.routing_key.to_string(),
+                message_id: message.properties.message_id().as_ref().map(ToString::to_string),
+            });
         }
         let _ = connection.close(200, "drained".into()).await;
         taken
     })
+}
+
+/// Drains `queue` until it has given `count` messages (and whatever came with them), or fails at `timeout`.
+pub fn drain_until(queue: &str, count: usize, timeout: Duration) -> Vec<Taken> {
+    let deadline = Instant::now() + timeout;
+    let mut taken = Vec::new();
+    loop {
+        taken.extend(drain(queue));
+        if taken.len() >= count {
+            return taken;
+        }
+        assert!(Instant::now() < deadline, "only {} of {count} messages arrived on {queue}", taken.len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// How to start a worker: its store (a directory or a postgres:// URL), the directory holding its archives
+/// (its archive root; its cache and scratch go beside it), its advisory database and key.
+pub struct WorkerSetup<'a> {
+    pub prefix: &'a str,
+    pub store: &'a str,
+    pub home: &'a Path,
+    pub db: &'a Path,
+    pub key: &'a Path,
+    pub log: PathBuf,
+    pub extra: &'a [&'a str],
 }
 
 /// A worker child process, killed on drop.
@@ -138,22 +171,41 @@ pub struct Worker {
 
 impl Worker {
     pub fn start(prefix: &str, store: &Path, key: &Path, log: PathBuf, extra: &[&str]) -> Self {
-        let stderr = std::fs::File::create(&log).unwrap();
-        let scratch = Self::scratch_parent(store);
+        let store_location = store.display().to_string();
+        // The test's own directory holds the archives its messages name; cache and scratch go beside the store.
+        Self::start_in(
+            &WorkerSetup {
+                prefix,
+                store: &store_location,
+                home: store.parent().unwrap(),
+                db: &super::synthetic_db(),
+                key,
+                log,
+                extra,
+            },
+            store,
+        )
+    }
+
+    /// A worker as `setup` says, its cache and scratch beside `home/worker`.
+    pub fn start_at(setup: &WorkerSetup<'_>) -> Self {
+        Self::start_in(setup, &setup.home.join("worker"))
+    }
+
+    fn start_in(setup: &WorkerSetup<'_>, beside: &Path) -> Self {
+        let stderr = std::fs::File::create(&setup.log).unwrap();
+        let scratch = Self::scratch_parent(beside);
         std::fs::create_dir_all(&scratch).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["worker", "--amqp", AMQP, "--prefix", prefix, "--advisory-db"])
-            .arg(super::synthetic_db())
-            .arg("--store")
-            .arg(store)
-            .arg("--key")
-            .arg(key)
+            .args(["worker", "--amqp", AMQP, "--prefix", setup.prefix, "--advisory-db"])
+            .arg(setup.db)
+            .args(["--store", setup.store, "--key"])
+            .arg(setup.key)
             .args(["--offline", "--delivery-limit", "5"])
-            // The test's own directory holds the archives its messages name.
             .arg("--archive-root")
-            .arg(store.parent().unwrap())
-            .args(extra)
-            .env("ASSAY_CACHE_DIR", store.with_extension("cache"))
+            .arg(setup.home)
+            .args(setup.extra)
+            .env("ASSAY_CACHE_DIR", beside.with_extension("cache"))
             .env("ASSAY_NO_LOAD", "true")
             // Fetches and scans get their scratch directories here, where a test can see what is left.
             .env("TMPDIR", &scratch)
@@ -161,7 +213,7 @@ impl Worker {
             .stderr(stderr)
             .spawn()
             .unwrap();
-        let worker = Self { child, log };
+        let worker = Self { child, log: setup.log.clone() };
         worker.wait_for_log("consuming", Duration::from_secs(30));
         worker
     }

@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod hostile_archive;
 pub mod load_fixture;
+pub mod postgres;
 pub mod registry;
 pub mod schemas;
 
@@ -170,7 +171,7 @@ pub fn poll(timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// A text header of a message taken from a queue ("" when absent).
+/// A header of a message taken from a queue, as text ("" when absent).
 pub fn broker_header(message: &broker::Taken, name: &str) -> String {
     assay_scanner::worker::topology::header_text(message.headers.as_ref(), name).unwrap_or_default()
 }

@@ -5,11 +5,12 @@ mod database;
 mod sources;
 
 use assay_report::audit::{AdvisoryMatch, AuditResult, CvssSeverity, UnauditedPackage};
+use assay_report::facts::DependencyFact;
 use assay_report::{Finding, Location, codes};
 use rustsec::advisory::{Advisory, Category, Informational};
 use rustsec::database::Query;
-use rustsec::package::Package;
-use rustsec::{Lockfile, SourceId};
+use rustsec::package::{Name, Package};
+use rustsec::{Lockfile, SourceId, Version};
 
 pub use database::{AdvisoryDatabase, DatabaseError, OFFICIAL_URL, default_location, fetch};
 pub use sources::Origin;
@@ -27,24 +28,63 @@ pub fn malicious(result: &AuditResult) -> Vec<String> {
         .collect()
 }
 
+/// A locked package as the audit sees it: what it is and where it comes from.
+#[derive(Clone, Debug)]
+pub struct Locked {
+    /// Package name.
+    pub name: Name,
+    /// Locked version.
+    pub version: Version,
+    /// Where it comes from.
+    pub origin: Origin,
+}
+
+impl Locked {
+    /// A package of a parsed lockfile.
+    pub fn of(package: &Package) -> Self {
+        Self { name: package.name.clone(), version: package.version.clone(), origin: Origin::of(package) }
+    }
+
+    /// A dependency as a report's facts describe it (what a re-judgement re-audits without the archive);
+    /// `None` when its name or version does not parse.
+    pub fn from_fact(fact: &DependencyFact) -> Option<Self> {
+        let origin = match fact.source_kind.as_str() {
+            "crates-io" => Origin::CratesIo,
+            "path" => Origin::Path,
+            "git" => Origin::Git(fact.source.clone()),
+            _ => Origin::OtherRegistry(fact.source.clone()),
+        };
+        Some(Self { name: fact.name.parse().ok()?, version: fact.version.parse().ok()?, origin })
+    }
+}
+
 /// Audits a lockfile. The asset's own package (`root`, by name and version) is neither audited nor listed
 /// as unaudited: it is the subject, not a dependency.
 pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &str)>) -> AuditResult {
-    let mut result = AuditResult { packages: lockfile.packages.len(), ..AuditResult::default() };
-    for package in &lockfile.packages {
+    audit_locked(db, lockfile.packages.iter().map(Locked::of), root)
+}
+
+/// Audits locked packages, as [`audit`] does a lockfile's.
+pub fn audit_locked(
+    db: &AdvisoryDatabase,
+    packages: impl IntoIterator<Item = Locked>,
+    root: Option<(&str, &str)>,
+) -> AuditResult {
+    let mut result = AuditResult::default();
+    for package in packages {
+        result.packages += 1;
         let is_root = root.is_some_and(|(name, version)| {
-            package.name.as_str() == name && package.version.to_string() == version && package.source.is_none()
+            package.name.as_str() == name && package.version.to_string() == version && package.origin == Origin::Path
         });
         if is_root {
             continue;
         }
-        let origin = Origin::of(package);
-        if let Some(kind) = origin.unaudited_kind() {
+        if let Some(kind) = package.origin.unaudited_kind() {
             result.unaudited.push(UnauditedPackage {
                 name: package.name.to_string(),
                 version: package.version.to_string(),
                 source_kind: kind.to_owned(),
-                source: origin.source_text().to_owned(),
+                source: package.origin.source_text().to_owned(),
             });
             continue;
         }
@@ -59,7 +99,7 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
             // RustSec files a `malicious` advisory for every crate version removed from crates.io for malware.
             let kind =
                 if advisory.metadata.categories.contains(&Category::Malicious) { MALICIOUS } else { "vulnerability" };
-            result.vulnerabilities.push(advisory_match(advisory, package, kind));
+            result.vulnerabilities.push(advisory_match(advisory, &package, kind));
         }
         for advisory in advisories.iter().filter(|advisory| informational.matches(advisory)) {
             // The kinds cargo-audit warns about by default; `Other` informational kinds are not actionable.
@@ -69,7 +109,7 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
                 Some(Informational::Notice) => "notice",
                 _ => continue,
             };
-            result.warnings.push(advisory_match(advisory, package, kind));
+            result.warnings.push(advisory_match(advisory, &package, kind));
         }
     }
     let order = |a: &AdvisoryMatch, b: &AdvisoryMatch| {
@@ -81,7 +121,7 @@ pub fn audit(db: &AdvisoryDatabase, lockfile: &Lockfile, root: Option<(&str, &st
     result
 }
 
-fn advisory_match(advisory: &Advisory, package: &Package, kind: &str) -> AdvisoryMatch {
+fn advisory_match(advisory: &Advisory, package: &Locked, kind: &str) -> AdvisoryMatch {
     let meta = &advisory.metadata;
     AdvisoryMatch {
         id: meta.id.to_string(),

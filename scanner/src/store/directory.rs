@@ -1,0 +1,262 @@
+//! The directory store: `STORE/<name>/<version>/<submission id>/` holds revision 0 (written to a staging
+//! directory and renamed into place, so a reader or a second worker never sees half a report) and
+//! `events.jsonl`, the verdict events; `revisions/<n>/` holds each later revision. `STORE/.by-id/<id>`,
+//! created exclusively, claims an id for one name and version.
+
+use std::fs;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FlockOperation, flock};
+
+use super::events::{EventDraft, VerdictEvent};
+use super::{Commit, Listed, NewSubmission, Revised, StoreError, StoredReport};
+use crate::pipeline::{REPORT_FILE, ReportFiles, write_files};
+
+/// Where a submission id's claim lives, beside the asset folders (a name never starts with `.`).
+const CLAIMS_DIR: &str = ".by-id";
+/// The verdict events of a submission, one JSON object per line, oldest first.
+const EVENTS_FILE: &str = "events.jsonl";
+/// Revisions after the first, `revisions/<n>/`.
+const REVISIONS_DIR: &str = "revisions";
+/// Held (flock) while a revision is recorded.
+const REVISION_LOCK: &str = ".lock";
+
+/// A report store in a directory.
+#[derive(Clone, Debug)]
+pub struct DirectoryStore {
+    root: PathBuf,
+}
+
+impl DirectoryStore {
+    /// The store rooted at `root`, created if needed.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(root).map_err(io_error(root))?;
+        Ok(Self { root: root.to_owned() })
+    }
+
+    /// The directory of a submission's first report.
+    pub fn dir(&self, name: &str, version: &str, submission_id: &str) -> PathBuf {
+        self.root.join(name).join(version).join(submission_id)
+    }
+
+    pub(super) fn claim_of(&self, submission_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let path = self.claim_path(submission_id)?;
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let mut lines = text.lines();
+                match (lines.next(), lines.next()) {
+                    (Some(name), Some(version)) => Ok(Some((name.to_owned(), version.to_owned()))),
+                    _ => Err(StoreError::Corrupt(format!("the claim {} is unreadable", path.display()))),
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(StoreError::Io { path, source: err }),
+        }
+    }
+
+    /// Claims `submission_id` for `name`/`version`: `None` when it is (now, or already) theirs, else the
+    /// name and version it belongs to. Exclusive creation decides between two workers.
+    fn claim(&self, name: &str, version: &str, submission_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let path = self.claim_path(submission_id)?;
+        let dir = self.root.join(CLAIMS_DIR);
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                file.write_all(format!("{name}\n{version}\n").as_bytes()).map_err(io_error(&path))?;
+                file.sync_all().map_err(io_error(&path))?;
+                Ok(None)
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                Ok(self.claim_of(submission_id)?.filter(|(owner_name, owner_version)| {
+                    (owner_name.as_str(), owner_version.as_str()) != (name, version)
+                }))
+            }
+            Err(err) => Err(StoreError::Io { path, source: err }),
+        }
+    }
+
+    fn claim_path(&self, submission_id: &str) -> Result<PathBuf, StoreError> {
+        if !super::valid_submission_id(submission_id) {
+            return Err(StoreError::Location(format!(
+                "{submission_id:?} is not a submission id (1–64 characters of [A-Za-z0-9-])"
+            )));
+        }
+        Ok(self.root.join(CLAIMS_DIR).join(submission_id))
+    }
+
+    pub(super) fn current(&self, submission_id: &str) -> Result<Option<StoredReport>, StoreError> {
+        let Some((name, version)) = self.claim_of(submission_id)? else { return Ok(None) };
+        let dir = self.dir(&name, &version, submission_id);
+        let revision = self.history(submission_id)?.last().map_or(0, |event| event.revision);
+        let files_dir = revision_dir(&dir, revision);
+        if !files_dir.join(REPORT_FILE).is_file() {
+            // Claimed, but no report yet (a scan in progress, or one that never finished).
+            return Ok(None);
+        }
+        let files = read_files(&files_dir)?;
+        StoredReport::from_files(submission_id, name, version, revision, files).map(Some)
+    }
+
+    pub(super) fn commit(
+        &self,
+        submission: &NewSubmission<'_>,
+        files: &ReportFiles,
+        draft: EventDraft,
+    ) -> Result<Commit, StoreError> {
+        let NewSubmission { id, name, version, .. } = *submission;
+        let dir = self.dir(name, version, id);
+        let parent = dir.parent().unwrap_or(&self.root);
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
+        // The claim first: a report is only ever staged for the asset that owns the id.
+        if let Some((owner_name, owner_version)) = self.claim(name, version, id)? {
+            return Ok(Commit::ClaimedByAnother(owner_name, owner_version));
+        }
+        let staging = tempfile::Builder::new().prefix(".staging-").tempdir_in(parent).map_err(io_error(parent))?;
+        write_files(files, staging.path())
+            .map_err(|err| StoreError::Io { path: dir.clone(), source: io::Error::other(err) })?;
+        let first = VerdictEvent::chain(id, None, draft);
+        append_event(&staging.path().join(EVENTS_FILE), &first)?;
+        // rename(2) onto an existing non-empty directory fails: exactly one writer wins.
+        let renamed = fs::rename(staging.path(), &dir);
+        let stored = || self.current(id)?.ok_or_else(|| StoreError::Corrupt(format!("the report of {id} vanished")));
+        match renamed {
+            Ok(()) => {
+                let _ = staging.keep();
+                Ok(Commit::Stored(stored()?))
+            }
+            Err(_) if dir.join(REPORT_FILE).is_file() => Ok(Commit::AlreadyStored(stored()?)),
+            Err(err) => Err(StoreError::Io { path: dir, source: err }),
+        }
+    }
+
+    pub(super) fn revise(
+        &self,
+        current: &StoredReport,
+        files: &ReportFiles,
+        draft: EventDraft,
+    ) -> Result<Revised, StoreError> {
+        let id = current.submission_id.as_str();
+        let dir = self.dir(&current.name, &current.version, id);
+        let revisions = dir.join(REVISIONS_DIR);
+        fs::create_dir_all(&revisions).map_err(io_error(&revisions))?;
+        // One reviser at a time per submission: the check of the current revision and the append of the next
+        // event happen under the lock.
+        let lock_path = revisions.join(REVISION_LOCK);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        flock(&lock, FlockOperation::LockExclusive)
+            .map_err(|err| StoreError::Io { path: lock_path, source: err.into() })?;
+
+        let history = self.history(id)?;
+        let Some(last) = history.last() else {
+            return Err(StoreError::Corrupt(format!("submission {id} has a report but no verdict events")));
+        };
+        if last.revision != current.revision {
+            return Ok(Revised::Superseded);
+        }
+        let target = revision_dir(&dir, last.revision + 1);
+        // A directory without its event is what a crash between the two leaves: not a revision.
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(io_error(&target))?;
+        }
+        let staging =
+            tempfile::Builder::new().prefix(".staging-").tempdir_in(&revisions).map_err(io_error(&revisions))?;
+        write_files(files, staging.path())
+            .map_err(|err| StoreError::Io { path: target.clone(), source: io::Error::other(err) })?;
+        fs::rename(staging.path(), &target).map_err(io_error(&target))?;
+        let _ = staging.keep();
+        let event = VerdictEvent::chain(id, Some(last), draft);
+        append_event(&dir.join(EVENTS_FILE), &event)?;
+        Ok(Revised::Recorded(event))
+    }
+
+    pub(super) fn history(&self, submission_id: &str) -> Result<Vec<VerdictEvent>, StoreError> {
+        let Some((name, version)) = self.claim_of(submission_id)? else { return Ok(Vec::new()) };
+        let path = self.dir(&name, &version, submission_id).join(EVENTS_FILE);
+        let file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(StoreError::Io { path, source: err }),
+        };
+        let mut events = Vec::new();
+        for (number, line) in io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(io_error(&path))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event = serde_json::from_str(&line).map_err(|err| {
+                StoreError::Corrupt(format!("{} line {}: not a verdict event: {err}", path.display(), number + 1))
+            })?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    pub(super) fn list(&self) -> Result<Vec<Listed>, StoreError> {
+        let claims = self.root.join(CLAIMS_DIR);
+        let entries = match fs::read_dir(&claims) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(StoreError::Io { path: claims, source: err }),
+        };
+        let mut listed = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error(&claims))?;
+            let Some(id) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            if !super::valid_submission_id(&id) {
+                continue;
+            }
+            let Some((name, version)) = self.claim_of(&id)? else { continue };
+            let Some(last) = self.history(&id)?.pop() else { continue };
+            listed.push(Listed {
+                submission_id: id,
+                name,
+                version,
+                verdict: last.verdict,
+                revision: last.revision,
+                at: last.at,
+            });
+        }
+        listed.sort_by(|a, b| a.submission_id.cmp(&b.submission_id));
+        Ok(listed)
+    }
+}
+
+/// Where revision `revision` of the submission in `dir` keeps its files.
+fn revision_dir(dir: &Path, revision: u32) -> PathBuf {
+    if revision == 0 { dir.to_owned() } else { dir.join(REVISIONS_DIR).join(revision.to_string()) }
+}
+
+/// The report files in `dir`: its regular files, but not the events or anything hidden.
+fn read_files(dir: &Path) -> Result<ReportFiles, StoreError> {
+    let mut files = ReportFiles::new();
+    for entry in fs::read_dir(dir).map_err(io_error(dir))? {
+        let entry = entry.map_err(io_error(dir))?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        if name.starts_with('.') || name == EVENTS_FILE || !entry.file_type().map_err(io_error(dir))?.is_file() {
+            continue;
+        }
+        let path = entry.path();
+        files.insert(name, fs::read(&path).map_err(io_error(&path))?);
+    }
+    Ok(files)
+}
+
+/// Appends one event as a line and syncs it to disk.
+fn append_event(path: &Path, event: &VerdictEvent) -> Result<(), StoreError> {
+    let mut line = serde_json::to_vec(event).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    line.push(b'\n');
+    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).map_err(io_error(path))?;
+    file.write_all(&line).map_err(io_error(path))?;
+    file.sync_all().map_err(io_error(path))
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
+    let path = path.to_owned();
+    move |source| StoreError::Io { path, source }
+}
