@@ -14,9 +14,9 @@ use support::broker::{self, Worker};
 use support::postgres::{self, TestDatabase};
 use support::{Sandbox, exit_code, fixture, hostile_archive};
 
-/// The synthetic database as it was before RUSTSEC-2099-0001 (smallvec 1.6.0) was filed.
-fn older_snapshot(sandbox: &Sandbox) -> PathBuf {
-    let older = sandbox.path("advisory-db-older");
+/// The synthetic database as it was before RUSTSEC-2099-0001 (smallvec 1.6.0) was filed, at `dir`.
+fn older_snapshot_at(older: &Path) -> PathBuf {
+    let older = older.to_owned();
     for file in support::walk(&support::synthetic_db()).into_iter().filter(|path| path.is_file()) {
         let relative = file.strip_prefix(support::synthetic_db()).unwrap();
         if relative.starts_with("crates/smallvec") {
@@ -25,7 +25,25 @@ fn older_snapshot(sandbox: &Sandbox) -> PathBuf {
         std::fs::create_dir_all(older.join(relative).parent().unwrap()).unwrap();
         std::fs::copy(&file, older.join(relative)).unwrap();
     }
+    // An earlier commit of the database than the synthetic one's.
+    std::fs::write(
+        older.join("SNAPSHOT"),
+        "source: synthetic test fixture, before RUSTSEC-2099-0001\ncommit: 0000000000000000000000000000000000002098\ncommit-date: 2026-11-20T00:00:00Z\n",
+    )
+    .unwrap();
     older
+}
+
+fn older_snapshot(sandbox: &Sandbox) -> PathBuf {
+    older_snapshot_at(&sandbox.path("advisory-db-older"))
+}
+
+/// Turns the database at `dir` into the current synthetic one, as `assay db fetch` would.
+fn update_to_the_synthetic_db(dir: &Path) {
+    std::fs::create_dir_all(dir.join("crates/smallvec")).unwrap();
+    let advisory = "crates/smallvec/RUSTSEC-2099-0001.md";
+    std::fs::copy(support::synthetic_db().join(advisory), dir.join(advisory)).unwrap();
+    std::fs::copy(support::synthetic_db().join("SNAPSHOT"), dir.join("SNAPSHOT")).unwrap();
 }
 
 /// The marketplace's rule set in these tests: the bundled one, but the fixture's git and path dependencies
@@ -70,6 +88,7 @@ fn judged_under_the_older_snapshot(sandbox: &Sandbox, prefix: &str, store: &str)
     let worker = Worker::start_at(&broker::WorkerSetup {
         prefix,
         store,
+        archive_root: &sandbox.path("in"),
         home: &sandbox.path("in"),
         db: &older_snapshot(sandbox),
         key: &key,
@@ -272,4 +291,82 @@ fn rules_impact_lists_what_a_licence_change_would_reject_and_changes_nothing() {
         .map(|path| (std::fs::read(&path).unwrap(), path))
         .collect::<Vec<_>>();
     assert_eq!(before, after, "rules impact changes nothing in the store");
+}
+
+#[test]
+fn workers_sharing_a_store_rejudge_through_the_queue_when_the_database_changes() {
+    if !broker::available() || !postgres::available() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("rejudge-queue");
+    let database = TestDatabase::create("fanout");
+    let store = database.url();
+    let output = sandbox.assay().args(["keygen", "--out"]).arg(sandbox.path("keys")).output().unwrap();
+    assert_eq!(exit_code(&output), 0);
+    let key = sandbox.path("keys/assay-signing.key");
+    let vulnerable = sandbox.input(
+        "vulnerable-component-0.3.1.crate",
+        &hostile_archive::crate_of(&fixture("connectors/vulnerable"), "vulnerable-component-0.3.1"),
+    );
+    let echo = sandbox.input(
+        "echo-connector-1.0.0.crate",
+        &hostile_archive::crate_of(&fixture("connectors/echo"), "echo-connector-1.0.0"),
+    );
+    // Two workers on two "machines": each its own database checkout, cache and scratch; one store, one broker.
+    let rules = rules(&sandbox);
+    let extra = ["--rules", rules.as_str(), "--db-check-interval", "1s"];
+    let homes = [sandbox.path("in/a"), sandbox.path("in/b")];
+    let dbs: Vec<PathBuf> = homes.iter().map(|home| older_snapshot_at(&home.join("advisory-db"))).collect();
+    let workers: Vec<Worker> = homes
+        .iter()
+        .zip(&dbs)
+        .enumerate()
+        .map(|(n, (home, db))| {
+            Worker::start_at(&broker::WorkerSetup {
+                prefix: &prefix,
+                store: &store,
+                archive_root: &sandbox.path("in"),
+                home,
+                db,
+                key: &key,
+                log: sandbox.path(&format!("worker-{n}.log")),
+                extra: &extra,
+            })
+        })
+        .collect();
+    broker::publish(
+        &prefix,
+        &[
+            submission("vuln-1", &vulnerable, "vulnerable-component", "0.3.1", "acme"),
+            submission("echo-1", &echo, "echo-connector", "1.0.0", "assay-fixtures"),
+        ],
+    );
+    let first = broker::drain_until(&format!("{prefix}.reports.all"), 2, Duration::from_secs(60));
+    assert!(first.iter().all(|m| support::broker_header(m, "verdict") == "accepted"));
+
+    // A cron'd `assay db fetch` on each machine.
+    for db in &dbs {
+        update_to_the_synthetic_db(db);
+    }
+    let changed = broker::drain_until(&format!("{prefix}.reports.all"), 1, Duration::from_secs(60));
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].message_id.as_deref(), Some("vuln-1#1"));
+    assert_eq!(changed[0].routing_key, "report.rejected");
+    assert_eq!(support::broker_header(&changed[0], "previous_verdict"), "accepted");
+
+    // One round, claimed by one worker; nothing else changes, however long the workers keep checking.
+    let rounds = database.query("SELECT count(*) FROM rejudge_rounds WHERE round LIKE 'snapshot:%2099 %'");
+    assert_eq!(rounds[0][0].as_deref(), Some("1"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(broker::drain(&format!("{prefix}.reports.all")).is_empty());
+    let events = database.query("SELECT submission_id, revision FROM verdict_events ORDER BY submission_id, revision");
+    let events: Vec<(String, String)> =
+        events.into_iter().map(|row| (row[0].clone().unwrap(), row[1].clone().unwrap())).collect();
+    let expected = [("echo-1", "0"), ("vuln-1", "0"), ("vuln-1", "1")];
+    assert_eq!(events, expected.map(|(id, revision)| (id.to_owned(), revision.to_owned())));
+    for worker in workers {
+        assert!(worker.terminate().success());
+    }
 }

@@ -61,13 +61,14 @@ pub(super) fn run(args: RejudgeArgs) -> anyhow::Result<Outcome> {
     let rejudger = Rejudger { rules: &rules, basis: Basis::Database(&db), signer: signer.as_ref() };
     super::block_on(async {
         let store = args.store.open().await?;
-        let publisher = match &args.amqp {
+        let connected = match &args.amqp {
             Some(amqp) => {
                 Some(Publisher::connect(amqp, &args.prefix).await.context("cannot publish the changed verdicts")?)
             }
             None => None,
         };
-        let swept = sweep(&store, &rejudger, args.dry_run, publisher.as_ref()).await?;
+        let publisher = connected.as_ref().map(|(_connection, publisher)| publisher);
+        let swept = sweep(&store, &rejudger, args.dry_run, publisher).await?;
         super::changes::print(&swept, args.format, args.dry_run)?;
         Ok(Outcome::Done)
     })

@@ -64,6 +64,10 @@ pub(super) struct WorkerArgs {
     /// private mirror); by default only public addresses are fetched from.
     #[arg(long)]
     allow_private_fetch: bool,
+    /// How often to read the advisory database again (after a cron'd `assay db fetch`): a new one starts a
+    /// re-judgement round of every stored verdict on <prefix>.rejudge; `0s` never looks.
+    #[arg(long, value_name = "TIME", default_value = "5m")]
+    db_check_interval: TimeSpan,
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
@@ -124,6 +128,8 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         amqp: args.amqp.clone(),
         topology: Topology::new(&args.prefix, args.delivery_limit),
         store: args.store.clone(),
+        db_location: args.pipeline.db_location(),
+        db_check_interval: Some(args.db_check_interval.0).filter(|interval| !interval.is_zero()),
         concurrency: args.concurrency.max(1),
         prefetch: args.prefetch.unwrap_or_else(|| u16::try_from(args.concurrency.max(1) * 2).unwrap_or(u16::MAX)),
         scan_timeout,

@@ -9,4 +9,4 @@ mod sweep;
 
 pub use judge::{Basis, Outcome, RejudgeError, Rejudged, Rejudger};
 pub use reasons::{Difference, FindingLine};
-pub use sweep::{Change, Publisher, Sweep, SweepError, sweep};
+pub use sweep::{Change, Publisher, Rejudgement, Sweep, SweepError, rejudge_one, sweep};

@@ -1,7 +1,8 @@
 //! The directory store: `STORE/<name>/<version>/<submission id>/` holds revision 0 (written to a staging
 //! directory and renamed into place, so a reader or a second worker never sees half a report) and
-//! `events.jsonl`, the verdict events; `revisions/<n>/` holds each later revision. `STORE/.by-id/<id>`,
-//! created exclusively, claims an id for one name and version.
+//! `events.jsonl`, the verdict events; `revisions/<n>/` holds each later revision (`.published` inside once it
+//! is published). `STORE/.by-id/<id>`, created exclusively, claims an id for one name and version;
+//! `STORE/.rounds/<digest>` a re-judgement round.
 
 use std::fs;
 use std::io::{self, BufRead, Write};
@@ -21,6 +22,10 @@ const EVENTS_FILE: &str = "events.jsonl";
 const REVISIONS_DIR: &str = "revisions";
 /// Held (flock) while a revision is recorded.
 const REVISION_LOCK: &str = ".lock";
+/// Marks a revision as published (`revisions/<n>/.published`).
+const PUBLISHED_MARK: &str = ".published";
+/// Started re-judgement rounds, one file each.
+const ROUNDS_DIR: &str = ".rounds";
 
 /// A report store in a directory.
 #[derive(Clone, Debug)]
@@ -95,7 +100,8 @@ impl DirectoryStore {
             return Ok(None);
         }
         let files = read_files(&files_dir)?;
-        StoredReport::from_files(submission_id, name, version, revision, files).map(Some)
+        let published = revision == 0 || files_dir.join(PUBLISHED_MARK).exists();
+        StoredReport::from_files(submission_id, (name, version), (revision, published), files).map(Some)
     }
 
     pub(super) fn commit(
@@ -195,6 +201,32 @@ impl DirectoryStore {
             events.push(event);
         }
         Ok(events)
+    }
+
+    pub(super) fn mark_published(&self, submission_id: &str, revision: u32) -> Result<(), StoreError> {
+        let Some((name, version)) = self.claim_of(submission_id)? else {
+            return Err(StoreError::Corrupt(format!("submission {submission_id} is not in the store")));
+        };
+        if revision == 0 {
+            return Ok(());
+        }
+        let mark = revision_dir(&self.dir(&name, &version, submission_id), revision).join(PUBLISHED_MARK);
+        fs::write(&mark, b"").map_err(io_error(&mark))
+    }
+
+    pub(super) fn claim_round(&self, round: &str, worker: &str) -> Result<bool, StoreError> {
+        let dir = self.root.join(ROUNDS_DIR);
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        // The round's text names a database and a rule set; its digest is a safe file name.
+        let path = dir.join(assay_report::digest::sha256_hex(round.as_bytes()));
+        match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                file.write_all(format!("{round}\n{worker}\n").as_bytes()).map_err(io_error(&path))?;
+                Ok(true)
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(err) => Err(StoreError::Io { path, source: err }),
+        }
     }
 
     pub(super) fn list(&self) -> Result<Vec<Listed>, StoreError> {

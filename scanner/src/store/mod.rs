@@ -80,6 +80,8 @@ pub struct StoredReport {
     pub version: String,
     /// The verdict revision this report is.
     pub revision: u32,
+    /// Whether this revision has been published (always for revision 0, which its worker publishes).
+    pub published: bool,
     /// `report.json`.
     pub report: AcceptanceReport,
     /// Every file of the report, by name.
@@ -94,9 +96,8 @@ impl StoredReport {
 
     fn from_files(
         submission_id: &str,
-        name: String,
-        version: String,
-        revision: u32,
+        (name, version): (String, String),
+        (revision, published): (u32, bool),
         files: ReportFiles,
     ) -> Result<Self, StoreError> {
         let bytes = files
@@ -104,7 +105,7 @@ impl StoredReport {
             .ok_or_else(|| StoreError::Corrupt(format!("submission {submission_id} has no {REPORT_FILE}")))?;
         let report = serde_json::from_slice(bytes)
             .map_err(|err| StoreError::Corrupt(format!("{REPORT_FILE} of submission {submission_id}: {err}")))?;
-        Ok(Self { submission_id: submission_id.to_owned(), name, version, revision, report, files })
+        Ok(Self { submission_id: submission_id.to_owned(), name, version, revision, published, report, files })
     }
 }
 
@@ -207,6 +208,23 @@ impl Store {
         match self {
             Self::Directory(store) => store.history(submission_id),
             Self::Postgres(store) => store.history(submission_id).await,
+        }
+    }
+
+    /// Records that a revision has been published.
+    pub async fn mark_published(&self, submission_id: &str, revision: u32) -> Result<(), StoreError> {
+        match self {
+            Self::Directory(store) => store.mark_published(submission_id, revision),
+            Self::Postgres(store) => store.mark_published(submission_id, revision).await,
+        }
+    }
+
+    /// Claims the re-judgement round `round` (an advisory database and rule set) for `worker`: `true` for the
+    /// first claim, `false` when another process started it.
+    pub async fn claim_round(&self, round: &str, worker: &str) -> Result<bool, StoreError> {
+        match self {
+            Self::Directory(store) => store.claim_round(round, worker),
+            Self::Postgres(store) => store.claim_round(round, worker).await,
         }
     }
 

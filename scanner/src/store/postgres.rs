@@ -67,6 +67,13 @@ impl PostgresStore {
             return Ok(None);
         };
         let revision: i32 = row.get(2);
+        let published: bool = client
+            .query_one(
+                "SELECT published FROM reports WHERE submission_id = $1 AND revision = $2",
+                &[&submission_id, &revision],
+            )
+            .await?
+            .get(0);
         let rows = client
             .query(
                 "SELECT name, content FROM report_files WHERE submission_id = $1 AND revision = $2",
@@ -74,7 +81,8 @@ impl PostgresStore {
             )
             .await?;
         let files: ReportFiles = rows.iter().map(|file| (file.get(0), file.get(1))).collect();
-        StoredReport::from_files(submission_id, row.get(0), row.get(1), revision_of(revision)?, files).map(Some)
+        StoredReport::from_files(submission_id, (row.get(0), row.get(1)), (revision_of(revision)?, published), files)
+            .map(Some)
     }
 
     pub(super) async fn commit(
@@ -162,6 +170,29 @@ impl PostgresStore {
         rows.iter().map(event_of).collect()
     }
 
+    pub(super) async fn mark_published(&self, submission_id: &str, revision: u32) -> Result<(), StoreError> {
+        let revision = i32::try_from(revision).map_err(|_| StoreError::Corrupt("too many revisions".to_owned()))?;
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE reports SET published = true WHERE submission_id = $1 AND revision = $2",
+                &[&submission_id, &revision],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn claim_round(&self, round: &str, worker: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let inserted = client
+            .execute(
+                "INSERT INTO rejudge_rounds (round, claimed_by) VALUES ($1, $2) ON CONFLICT (round) DO NOTHING",
+                &[&round, &worker],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
     pub(super) async fn list(&self) -> Result<Vec<Listed>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
@@ -200,8 +231,9 @@ async fn insert_revision(
     let revision = i32::try_from(event.revision).map_err(|_| StoreError::Corrupt("too many revisions".to_owned()))?;
     transaction
         .execute(
-            "INSERT INTO reports (submission_id, revision, verdict, rules_sha256, advisory_db) VALUES ($1, $2, $3, $4, $5)",
-            &[&id, &revision, &event.verdict.as_str(), &event.rules_sha256, &event.advisory_db],
+            "INSERT INTO reports (submission_id, revision, verdict, rules_sha256, advisory_db, published) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id, &revision, &event.verdict.as_str(), &event.rules_sha256, &event.advisory_db, &(revision == 0)],
         )
         .await?;
     let insert_file = transaction

@@ -31,6 +31,7 @@ pub struct Metrics {
     reconnects: AtomicU64,
     republished: AtomicU64,
     retried: AtomicU64,
+    rejudged: AtomicU64,
     stages: Mutex<BTreeMap<String, Histogram>>,
 }
 
@@ -44,7 +45,7 @@ macro_rules! counter {
 }
 
 impl Metrics {
-    counter!(redeliveries, dead_lettered, reconnects, republished, retried);
+    counter!(redeliveries, dead_lettered, reconnects, republished, retried, rejudged);
 
     /// A scan started (+1) or ended (-1).
     pub fn in_flight(&self, delta: i64) {
@@ -91,6 +92,7 @@ impl Metrics {
             ("assay_reconnects_total", "Connections to the broker re-established.", &self.reconnects),
             ("assay_republished_total", "Stored reports published again instead of rescanning.", &self.republished),
             ("assay_retried_total", "Submissions returned to the queue after a retryable failure.", &self.retried),
+            ("assay_rejudged_total", "Stored verdicts changed by a re-judgement.", &self.rejudged),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", load(counter));
         }

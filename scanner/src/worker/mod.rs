@@ -8,9 +8,11 @@ pub mod message;
 pub mod metrics;
 mod process;
 pub mod publish;
+pub mod rejudging;
 pub mod topology;
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use assay_rules::RuleSet;
@@ -38,6 +40,10 @@ pub struct WorkerConfig {
     pub topology: Topology,
     /// Report store: a directory, or a `postgres://` URL shared by many workers.
     pub store: String,
+    /// Where the advisory database is read from again, to notice a new one.
+    pub db_location: PathBuf,
+    /// How often to look for a new advisory database (`None`: never).
+    pub db_check_interval: Option<Duration>,
     /// Scans in parallel.
     pub concurrency: usize,
     /// Unacknowledged deliveries the broker may push ahead.
@@ -72,10 +78,29 @@ pub enum WorkerError {
 /// What every in-flight submission shares.
 struct Shared {
     config: WorkerConfig,
-    db: AdvisoryDatabase,
+    /// Replaced when a newer database appears; a scan keeps the one it started with.
+    db: RwLock<Arc<AdvisoryDatabase>>,
     rules: RuleSet,
     store: Store,
     metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    /// The advisory database scans and re-judgements use now.
+    fn db(&self) -> Arc<AdvisoryDatabase> {
+        Arc::clone(&self.db.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Opens the database again; `true` when it is another one than before (then it is the one used from now).
+    fn reload_db(&self) -> Result<bool, crate::stages::audit::DatabaseError> {
+        let fresh = AdvisoryDatabase::open(&self.config.db_location)?;
+        if fresh.identity.label() == self.db().identity.label() {
+            return Ok(false);
+        }
+        info!(advisory_db = %fresh.identity.label(), "a new advisory database");
+        *self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+        Ok(true)
+    }
 }
 
 /// Runs until `stop` turns true (SIGTERM/SIGINT), reconnecting with backoff whenever the broker goes away.
@@ -99,11 +124,16 @@ pub async fn run(
     if !swept.is_empty() {
         info!(removed = swept.len(), parent = %scratch_parent.display(), "swept stale scratch directories");
     }
-    let shared = Arc::new(Shared { config, db, rules, store, metrics });
+    let shared = Arc::new(Shared { config, db: RwLock::new(Arc::new(db)), rules, store, metrics });
     let permits = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     let mut backoff = Duration::from_millis(250);
     let mut connected_before = false;
+    // Never fires without --db-check-interval.
+    let mut db_check =
+        tokio::time::interval(shared.config.db_check_interval.unwrap_or(Duration::from_secs(86_400 * 365)));
+    db_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    db_check.reset();
 
     'connection: while !*stop.borrow() {
         let session = match connect(&shared).await {
@@ -124,11 +154,16 @@ pub async fn run(
         }
         connected_before = true;
         info!(queue = %shared.config.topology.submissions, "consuming");
-        let Session { connection, publisher, consume_channel, mut consumer, tag } = session;
+        let Session { connection, publisher, consume_channel, mut consumer, mut rejudge_consumer, tag } = session;
+        if let Err(err) = rejudging::start_round(&shared, &publisher).await {
+            warn!(error = %err, "cannot start the re-judgement round; trying again at the next database check");
+        }
         loop {
             tokio::select! {
                 _ = stop.changed() => {
                     let _ = consume_channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    let rejudge_tag = format!("{tag}-rejudge");
+                    let _ = consume_channel.basic_cancel(rejudge_tag.as_str().into(), BasicCancelOptions::default()).await;
                     drain(&mut tasks, shared.config.shutdown_timeout).await;
                     let _ = connection.close(200, "worker stopping".into()).await;
                     info!("stopped");
@@ -154,6 +189,38 @@ pub async fn run(
                         break;
                     }
                 },
+                next = rejudge_consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break 'connection };
+                        let shared = Arc::clone(&shared);
+                        let publisher = publisher.clone();
+                        tasks.spawn(async move {
+                            rejudging::handle(delivery, &shared, &publisher).await;
+                            drop(permit);
+                        });
+                    }
+                    Some(Err(err)) => {
+                        warn!(error = %err, "lost the broker; reconnecting");
+                        break;
+                    }
+                    None => {
+                        warn!("the re-judgement consumer was cancelled by the broker; reconnecting");
+                        break;
+                    }
+                },
+                _ = db_check.tick() => {
+                    let reloading = Arc::clone(&shared);
+                    match tokio::task::spawn_blocking(move || reloading.reload_db()).await {
+                        Ok(Ok(true)) => {
+                            if let Err(err) = rejudging::start_round(&shared, &publisher).await {
+                                warn!(error = %err, "cannot start the re-judgement round; trying again at the next check");
+                            }
+                        }
+                        Ok(Ok(false)) => {}
+                        Ok(Err(err)) => warn!(error = %err, "cannot read the advisory database again; keeping the one in use"),
+                        Err(err) => warn!(error = %err, "the advisory database check failed"),
+                    }
+                }
             }
         }
     }
@@ -166,6 +233,7 @@ struct Session {
     publisher: lapin::Channel,
     consume_channel: lapin::Channel,
     consumer: lapin::Consumer,
+    rejudge_consumer: lapin::Consumer,
     tag: String,
 }
 
@@ -190,7 +258,15 @@ async fn connect(shared: &Shared) -> lapin::Result<Session> {
             FieldTable::default(),
         )
         .await?;
-    Ok(Session { connection, publisher, consume_channel, consumer, tag })
+    let rejudge_consumer = consume_channel
+        .basic_consume(
+            shared.config.topology.rejudge.as_str().into(),
+            format!("{tag}-rejudge").as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(Session { connection, publisher, consume_channel, consumer, rejudge_consumer, tag })
 }
 
 /// Waits for in-flight submissions to finish (they ack themselves).

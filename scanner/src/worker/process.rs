@@ -199,7 +199,7 @@ fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> R
         version: submission.asset.version.clone(),
         publisher: submission.asset.publisher.clone(),
     });
-    let output = pipeline::scan(&fetched.path, &shared.db, &shared.rules, &config, &mut ())
+    let output = pipeline::scan(&fetched.path, &shared.db(), &shared.rules, &config, &mut ())
         .map_err(|err| ScanFailure::Retry(Retry::Scan(err)))?;
     if output.report.subject.sha256 != submission.archive.sha256 {
         return Err(ScanFailure::Retry(Retry::ScratchChanged));
@@ -328,7 +328,7 @@ async fn judged_without_scan(
     };
     let mut config = shared.config.scan.clone();
     config.resource_uri = submission.map(|s| s.listing.clone().unwrap_or_else(|| s.archive.uri.clone()));
-    let output = pipeline::refusal(subject, finding, &shared.db, &shared.rules, &config);
+    let output = pipeline::refusal(subject, finding, &shared.db(), &shared.rules, &config);
     shared.metrics.scanned(&output.report);
     let row = NewSubmission {
         id,

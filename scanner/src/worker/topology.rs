@@ -1,4 +1,5 @@
-//! Queue topology: the submissions quorum queue with its dead-letter path, and the reports exchange.
+//! Queue topology: the submissions and re-judgement quorum queues with their dead-letter paths, and the
+//! reports exchange.
 //! Declared idempotently by every worker (and by `assay submit`), so any of them can start first.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
@@ -19,6 +20,11 @@ pub struct Topology {
     pub reports: String,
     /// `<prefix>.reports.all`: durable queue bound to `report.#`.
     pub reports_all: String,
+    /// `<prefix>.rejudge`: durable quorum queue of re-judgement work (rounds and submissions), consumed by
+    /// every worker.
+    pub rejudge: String,
+    /// `<prefix>.rejudge.dlq`: where re-judgement messages that keep failing go.
+    pub rejudge_dead_letter_queue: String,
     /// Deliveries before the broker dead-letters a message by itself.
     pub delivery_limit: u32,
 }
@@ -32,13 +38,14 @@ impl Topology {
             dead_letter_queue: format!("{prefix}.submissions.dlq"),
             reports: format!("{prefix}.reports"),
             reports_all: format!("{prefix}.reports.all"),
+            rejudge: format!("{prefix}.rejudge"),
+            rejudge_dead_letter_queue: format!("{prefix}.rejudge.dlq"),
             delivery_limit,
         }
     }
 
     /// Declares everything (idempotent when the arguments match).
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
-        let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
         let durable_exchange = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
         channel
             .exchange_declare(
@@ -48,26 +55,34 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        channel.queue_declare(self.dead_letter_queue.as_str().into(), durable, quorum()).await?;
+        self.declare_with_dead_letters(channel, &self.submissions, &self.dead_letter_queue).await?;
+        self.declare_with_dead_letters(channel, &self.rejudge, &self.rejudge_dead_letter_queue).await?;
+        self.declare_reports(channel).await
+    }
+
+    /// Declares the work queue `queue` and its dead-letter queue `dead_letters`, bound to the dead-letter
+    /// exchange (declared first).
+    async fn declare_with_dead_letters(&self, channel: &Channel, queue: &str, dead_letters: &str) -> lapin::Result<()> {
+        let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+        channel.queue_declare(dead_letters.into(), durable, quorum()).await?;
         channel
             .queue_bind(
-                self.dead_letter_queue.as_str().into(),
+                dead_letters.into(),
                 self.dead_letter_exchange.as_str().into(),
-                self.dead_letter_queue.as_str().into(),
+                dead_letters.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
             .await?;
-
         // RabbitMQ 3.10 counts nacks towards x-delivery-limit too; the limit and the dead-letter exchange
         // are set explicitly so a poison message always ends in the DLQ instead of cycling.
         let mut arguments = quorum();
         arguments
             .insert("x-delivery-limit".into(), AMQPValue::LongInt(i32::try_from(self.delivery_limit).unwrap_or(5)));
         arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_letter_exchange));
-        arguments.insert("x-dead-letter-routing-key".into(), long_string(&self.dead_letter_queue));
-        channel.queue_declare(self.submissions.as_str().into(), durable, arguments).await?;
-        self.declare_reports(channel).await
+        arguments.insert("x-dead-letter-routing-key".into(), long_string(dead_letters));
+        channel.queue_declare(queue.into(), durable, arguments).await?;
+        Ok(())
     }
 
     /// Declares the reports exchange and its `report.#` queue: all a publisher of reports needs.

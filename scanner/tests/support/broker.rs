@@ -67,7 +67,7 @@ fn cleanup(prefix: &str) {
     runtime().block_on(async {
         let Ok(connection) = Connection::connect(AMQP, ConnectionProperties::default()).await else { return };
         let Ok(channel) = connection.create_channel().await else { return };
-        for queue in ["submissions", "submissions.dlq", "reports.all"] {
+        for queue in ["submissions", "submissions.dlq", "rejudge", "rejudge.dlq", "reports.all"] {
             let _ =
                 channel.queue_delete(format!("{prefix}.{queue}").as_str().into(), QueueDeleteOptions::default()).await;
         }
@@ -152,10 +152,11 @@ pub fn drain_until(queue: &str, count: usize, timeout: Duration) -> Vec<Taken> {
 }
 
 /// How to start a worker: its store (a directory or a postgres:// URL), the directory holding its archives
-/// (its archive root; its cache and scratch go beside it), its advisory database and key.
+/// (its archive root), its own directory (its cache and scratch go there), its advisory database and key.
 pub struct WorkerSetup<'a> {
     pub prefix: &'a str,
     pub store: &'a str,
+    pub archive_root: &'a Path,
     pub home: &'a Path,
     pub db: &'a Path,
     pub key: &'a Path,
@@ -177,6 +178,7 @@ impl Worker {
             &WorkerSetup {
                 prefix,
                 store: &store_location,
+                archive_root: store.parent().unwrap(),
                 home: store.parent().unwrap(),
                 db: &super::synthetic_db(),
                 key,
@@ -187,7 +189,7 @@ impl Worker {
         )
     }
 
-    /// A worker as `setup` says, its cache and scratch beside `home/worker`.
+    /// A worker as `setup` says, its cache and scratch in `home` (`worker.cache/`, `worker.tmp/`).
     pub fn start_at(setup: &WorkerSetup<'_>) -> Self {
         Self::start_in(setup, &setup.home.join("worker"))
     }
@@ -203,7 +205,7 @@ impl Worker {
             .arg(setup.key)
             .args(["--offline", "--delivery-limit", "5"])
             .arg("--archive-root")
-            .arg(setup.home)
+            .arg(setup.archive_root)
             .args(setup.extra)
             .env("ASSAY_CACHE_DIR", beside.with_extension("cache"))
             .env("ASSAY_NO_LOAD", "true")
