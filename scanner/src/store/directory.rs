@@ -292,3 +292,81 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
     let path = path.to_owned();
     move |source| StoreError::Io { path, source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{EventDraft, Store};
+    use assay_report::Verdict;
+
+    fn files(verdict: Verdict) -> ReportFiles {
+        let report = serde_json::json!({
+            "schema": assay_report::REPORT_SCHEMA, "report_id": "r", "tool": {"name": "assay", "version": "0"},
+            "subject": {"name": "a.crate", "kind": "crate", "sha256": "00", "size": 1},
+            "options": {"load": "skipped-by-request", "max_db_age_days": 90},
+            "rules": {"uri": "urn:test", "sha256": "11"}, "stages": [], "findings": [], "verdict": verdict,
+            "started_at": "2026-12-05T00:00:00Z", "finished_at": "2026-12-05T00:00:01Z"
+        });
+        ReportFiles::from([(REPORT_FILE.to_owned(), serde_json::to_vec(&report).unwrap())])
+    }
+
+    fn draft(verdict: Verdict) -> EventDraft {
+        EventDraft {
+            verdict,
+            reason: "test".to_owned(),
+            advisory_db: "snapshot:1".to_owned(),
+            rules_sha256: "11".to_owned(),
+            at: "2026-12-05T00:00:01Z".to_owned(),
+        }
+    }
+
+    fn submission<'a>(id: &'a str, name: &'a str) -> NewSubmission<'a> {
+        NewSubmission { id, name, version: "1.0.0", publisher: None, archive_sha256: "00" }
+    }
+
+    #[test]
+    fn one_first_verdict_per_id_then_revisions_in_order() {
+        let root = tempfile::tempdir().unwrap();
+        let store = DirectoryStore::open(root.path()).unwrap();
+        let first = store.commit(&submission("s-1", "demo"), &files(Verdict::Accepted), draft(Verdict::Accepted));
+        let Ok(Commit::Stored(stored)) = first else { panic!("{first:?}") };
+        assert_eq!((stored.revision, stored.published), (0, true));
+
+        let again = store.commit(&submission("s-1", "demo"), &files(Verdict::Rejected), draft(Verdict::Rejected));
+        assert!(matches!(again, Ok(Commit::AlreadyStored(ref kept)) if kept.report.verdict == Verdict::Accepted));
+        let other = store.commit(&submission("s-1", "other"), &files(Verdict::Rejected), draft(Verdict::Rejected));
+        assert!(matches!(other, Ok(Commit::ClaimedByAnother(ref name, _)) if name == "demo"));
+
+        let revised = store.revise(&stored, &files(Verdict::Rejected), draft(Verdict::Rejected)).unwrap();
+        let Revised::Recorded(event) = revised else { panic!("{revised:?}") };
+        assert_eq!((event.revision, event.previous_verdict), (1, Some(Verdict::Accepted)));
+        // A reviser holding the old current revision is too late.
+        let stale = store.revise(&stored, &files(Verdict::NeedsReview), draft(Verdict::NeedsReview)).unwrap();
+        assert!(matches!(stale, Revised::Superseded));
+
+        let current = store.current("s-1").unwrap().unwrap();
+        assert_eq!((current.revision, current.report.verdict, current.published), (1, Verdict::Rejected, false));
+        store.mark_published("s-1", 1).unwrap();
+        assert!(store.current("s-1").unwrap().unwrap().published);
+        let history = store.history("s-1").unwrap();
+        assert_eq!(crate::store::events::check(&history), Ok(()));
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].revision, listed[0].verdict), (1, Verdict::Rejected));
+    }
+
+    #[test]
+    fn a_round_is_claimed_once_and_ids_outside_the_alphabet_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let store = DirectoryStore::open(root.path()).unwrap();
+        assert!(store.claim_round("snapshot:1 rules:11", "a").unwrap());
+        assert!(!store.claim_round("snapshot:1 rules:11", "b").unwrap());
+        assert!(store.claim_round("snapshot:2 rules:11", "b").unwrap());
+        for id in ["../x", ".by-id", "", "a/b"] {
+            assert!(matches!(store.current(id), Err(StoreError::Location(_))), "{id:?}");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let refused = runtime.block_on(Store::open("mysql://db/assay"));
+        assert!(matches!(refused, Err(StoreError::Location(message)) if message.contains("postgres://")));
+    }
+}

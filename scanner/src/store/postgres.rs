@@ -59,7 +59,9 @@ impl PostgresStore {
         let client = self.pool.get().await?;
         let Some(row) = client
             .query_opt(
-                "SELECT name, version, current_revision FROM submissions WHERE id = $1 AND state = 'judged'",
+                "SELECT s.name, s.version, s.current_revision, r.published FROM submissions s \
+                 JOIN reports r ON r.submission_id = s.id AND r.revision = s.current_revision \
+                 WHERE s.id = $1 AND s.state = 'judged'",
                 &[&submission_id],
             )
             .await?
@@ -67,13 +69,7 @@ impl PostgresStore {
             return Ok(None);
         };
         let revision: i32 = row.get(2);
-        let published: bool = client
-            .query_one(
-                "SELECT published FROM reports WHERE submission_id = $1 AND revision = $2",
-                &[&submission_id, &revision],
-            )
-            .await?
-            .get(0);
+        let published: bool = row.get(3);
         let rows = client
             .query(
                 "SELECT name, content FROM report_files WHERE submission_id = $1 AND revision = $2",

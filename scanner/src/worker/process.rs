@@ -91,16 +91,16 @@ async fn judge(
         return Ok(Disposition::DeadLetter(claimed_by_another(id, &owner_name, &owner_version)));
     }
     if let Some(stored) = shared.store.current(id).await.map_err(Retry::ReadStore)? {
-        let rules = shared.rules.identity();
-        if stored.report.subject.sha256 == submission.archive.sha256 && stored.report.rules.sha256 == rules.sha256 {
-            info!(verdict = %stored.report.verdict, "already judged; re-publishing the stored report");
+        // Its current verdict stands, whatever rule set this worker has: re-judgement keeps it current.
+        if stored.report.subject.sha256 == submission.archive.sha256 {
+            info!(verdict = %stored.report.verdict, revision = stored.revision, "already judged; re-publishing the stored report");
             shared.metrics.republished();
             publish_stored(&stored, shared, publisher).await?;
             return Ok(Disposition::Ack);
         }
         return Ok(Disposition::DeadLetter(Refused {
             submission_id: Some(id.clone()),
-            reason: "this submission id already has a report for another archive or rule set".to_owned(),
+            reason: "this submission id already has a report for another archive".to_owned(),
         }));
     }
 

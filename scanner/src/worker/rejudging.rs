@@ -30,6 +30,9 @@ pub enum RejudgeMessage {
         schema: String,
         /// The round: the advisory database and rule set it judges by.
         round: String,
+        /// The commit date of the round's advisory database, when known.
+        #[serde(default)]
+        advisory_db_date: Option<String>,
     },
     /// Judge one stored submission again by the consuming worker's database and rule set.
     Submission {
@@ -37,6 +40,9 @@ pub enum RejudgeMessage {
         schema: String,
         /// The round it belongs to.
         round: String,
+        /// The commit date of the round's advisory database, when known.
+        #[serde(default)]
+        advisory_db_date: Option<String>,
         /// The submission.
         submission_id: String,
     },
@@ -56,7 +62,11 @@ pub(super) async fn start_round(shared: &Shared, publisher: &Channel) -> Result<
         return Ok(());
     }
     info!(round = %round, "new advisory database or rule set: starting a re-judgement round");
-    let message = RejudgeMessage::Round { schema: REJUDGE_SCHEMA.to_owned(), round };
+    let message = RejudgeMessage::Round {
+        schema: REJUDGE_SCHEMA.to_owned(),
+        round,
+        advisory_db_date: shared.db().identity.date.clone(),
+    };
     enqueue(publisher, &shared.config.topology.rejudge, &message).await
 }
 
@@ -72,16 +82,20 @@ pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: 
         }
     };
     let done = match &message {
-        RejudgeMessage::Round { round, .. } => fan_out(round, shared, publisher).await,
-        RejudgeMessage::Submission { submission_id, round, .. } => match ready_for(round, shared).await {
-            Ok(()) => judge_again(submission_id, shared, publisher).await,
-            Err(reason) => {
-                // Another worker (or this one, after its next database check) has what the round needs; the
-                // delivery limit sends the message to the dead-letter queue if none ever does.
-                tokio::time::sleep(NOT_READY_BACKOFF).await;
-                Err(reason)
+        RejudgeMessage::Round { round, advisory_db_date, .. } => {
+            fan_out(round, advisory_db_date.as_deref(), shared, publisher).await
+        }
+        RejudgeMessage::Submission { submission_id, round, advisory_db_date, .. } => {
+            match ready_for(round, advisory_db_date.as_deref(), shared).await {
+                Ok(()) => judge_again(submission_id, shared, publisher).await,
+                Err(reason) => {
+                    // Another worker (or this one, after its next database check) has what the round needs; the
+                    // delivery limit sends the message to the dead-letter queue if none ever does.
+                    tokio::time::sleep(NOT_READY_BACKOFF).await;
+                    Err(reason)
+                }
             }
-        },
+        }
     };
     match done {
         Ok(()) => {
@@ -97,29 +111,43 @@ pub(super) async fn handle(delivery: Delivery, shared: &Arc<Shared>, publisher: 
 /// How long a worker waits before returning a message of a round it cannot judge yet.
 const NOT_READY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Whether this worker judges by `round`'s database and rule set, reading its database again if not.
-async fn ready_for(round: &str, shared: &Arc<Shared>) -> Result<(), String> {
-    if round_of(shared) == round {
+/// Whether this worker may judge a message of `round` (its database dated `round_date`): when it judges by
+/// the same database and rules, or by a database at least as new (judging by newer advisories is what a later
+/// round does anyway; a message of a superseded round must not wait). A worker whose database is older reads
+/// it again first, and leaves the message to another worker if it is still older.
+async fn ready_for(round: &str, round_date: Option<&str>, shared: &Arc<Shared>) -> Result<(), String> {
+    if round_of(shared) == round || !newer_than_mine(round_date, shared) {
         return Ok(());
     }
     let reloading = Arc::clone(shared);
     let _ = tokio::task::spawn_blocking(move || reloading.reload_db()).await;
-    let mine = round_of(shared);
-    if mine == round {
-        Ok(())
-    } else {
-        Err(format!("this worker judges by {mine}, the round by {round}: leaving it to a worker that has it"))
+    if round_of(shared) == round || !newer_than_mine(round_date, shared) {
+        return Ok(());
+    }
+    Err(format!(
+        "this worker's advisory database ({}) is older than the round's ({round}): leaving it to a worker that has it",
+        shared.db().identity.label()
+    ))
+}
+
+/// Whether a database dated `date` is newer than this worker's (unknown dates are not newer).
+fn newer_than_mine(date: Option<&str>, shared: &Shared) -> bool {
+    let parse = |date: Option<&str>| date.and_then(|d| d.parse::<jiff::Timestamp>().ok());
+    match (parse(date), parse(shared.db().identity.date.as_deref())) {
+        (Some(round), Some(mine)) => round > mine,
+        _ => false,
     }
 }
 
 /// One `submission` message per stored submission, each confirmed by the broker.
-async fn fan_out(round: &str, shared: &Shared, publisher: &Channel) -> Result<(), String> {
+async fn fan_out(round: &str, date: Option<&str>, shared: &Shared, publisher: &Channel) -> Result<(), String> {
     let listed = shared.store.list().await.map_err(|err| err.to_string())?;
     info!(round = %round, submissions = listed.len(), "fanning out the re-judgement round");
     for entry in listed {
         let message = RejudgeMessage::Submission {
             schema: REJUDGE_SCHEMA.to_owned(),
             round: round.to_owned(),
+            advisory_db_date: date.map(str::to_owned),
             submission_id: entry.submission_id,
         };
         enqueue(publisher, &shared.config.topology.rejudge, &message).await?;
@@ -183,6 +211,7 @@ mod tests {
         let message = RejudgeMessage::Submission {
             schema: REJUDGE_SCHEMA.to_owned(),
             round: "git:abc rules:00".to_owned(),
+            advisory_db_date: Some("2026-12-01T00:00:00Z".to_owned()),
             submission_id: "s-1".to_owned(),
         };
         let json = serde_json::to_value(&message).unwrap();
