@@ -31,6 +31,9 @@ queue_empty() { # PREFIX
   rabbitmqctl -q list_queues name messages messages_unacknowledged 2>/dev/null |
     awk -v q="$1.rejudge" '$1 == q { exit !($2 == 0 && $3 == 0) }'
 }
+fanned_out() { # PREFIX: some worker of PREFIX has fanned a round out
+  cat "$work/$1"-*/worker.log 2>/dev/null | grep -q "fanning out the re-judgement round"
+}
 wait_for() { # WHAT COMMAND...: polls every 50 ms
   local what="$1"; shift
   for _ in $(seq 1 12000); do "$@" && return 0; sleep 0.05; done
@@ -53,7 +56,7 @@ for workers in 1 2; do
     pids+=($!)
   done
   started=$(date +%s.%N)
-  wait_for "the start-up fan-out" grep -q "fanning out the re-judgement round" "$work/$prefix-1/worker.log"
+  wait_for "the start-up fan-out" fanned_out "$prefix"
   wait_for "the start-up round" queue_empty "$prefix"
   echo "workers=$workers: start-up round (nothing changes) done $(elapsed "$started") s after start"
   updated=$(date +%s.%N)
