@@ -34,6 +34,9 @@ queue_empty() { # PREFIX
 fanned_out() { # PREFIX: some worker of PREFIX has fanned a round out
   cat "$work/$1"-*/worker.log 2>/dev/null | grep -q "fanning out the re-judgement round"
 }
+revised_at_least() { # N: at least N submissions have a revision 1
+  [ "$(sql "$database" 'SELECT count(*) FROM verdict_events WHERE revision = 1')" -ge "$1" ]
+}
 wait_for() { # WHAT COMMAND...: polls every 50 ms
   local what="$1"; shift
   for _ in $(seq 1 12000); do "$@" && return 0; sleep 0.05; done
@@ -61,7 +64,7 @@ for workers in 1 2; do
   echo "workers=$workers: start-up round (nothing changes) done $(elapsed "$started") s after start"
   updated=$(date +%s.%N)
   for i in $(seq 1 "$workers"); do update_db "$work/$prefix-$i/advisory-db"; done
-  wait_for "the revisions" test "$(sql "$database" 'SELECT count(*) FROM verdict_events WHERE revision = 1')" -ge $((count / 10))
+  wait_for "the revisions" revised_at_least $((count / 10))
   wait_for "the round" queue_empty "$prefix"
   echo "workers=$workers: new advisory: $(sql "$database" 'SELECT count(*) FROM verdict_events WHERE revision = 1') of $count revised, queue empty $(elapsed "$updated") s after the update (includes up to 1 s until the check)"
   kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
