@@ -89,6 +89,16 @@ codes! {
     CUSTOM_RULE_FAILED = "custom-rule-failed", Review, "A custom Rego rule could not be evaluated, so a human reviews the asset.";
     WAIVER_EXPIRED = "waiver-expired", Warn, "A waiver for this asset has expired and no longer waives anything.";
     WAIVER_UNUSED = "waiver-unused", Warn, "A waiver for this asset matches no finding; remove it or fix its scope.";
+    // lineage: the release against the last accepted release of the asset, and its name against listed ones
+    CAPABILITY_ESCALATION = "capability-escalation", Review, "The release declares a capability, network host, environment variable or data class its baseline (the last accepted release) did not; a person approves the update.";
+    VERSION_NOT_INCREASING = "version-not-increasing", Deny, "The release's version is not semver-greater than its baseline's (the last accepted release of the asset).";
+    NAME_OWNED_BY_ANOTHER_PUBLISHER = "name-owned-by-another-publisher", Deny, "Another publisher has a listed asset of this name (names compare as cargo compares them).";
+    NAME_SIMILAR_TO_LISTED = "name-similar-to-listed", Review, "The name is within two edits of, or a look-alike spelling of, a listed asset of another publisher.";
+    PERFORMANCE_REGRESSION = "performance-regression", Warn, "A latency, the throughput or the peak memory is worse than the baseline's by more than the rule set's [lineage] threshold.";
+    DEPENDENCY_DOWNGRADE = "dependency-downgrade", Warn, "A dependency is locked at a lower version than in the baseline.";
+    NEW_BUILD_TIME_CODE = "new-build-time-code", Review, "A dependency new since the baseline (or newly upgraded into one) has a build script or is a proc macro: code that runs at build time.";
+    LICENCE_CHANGED = "licence-changed", Review, "The asset's licence differs from its baseline's.";
+    REPOSITORY_CHANGED = "repository-changed", Review, "The asset's repository URL differs from its baseline's.";
     // load: the service built, run and loaded in the sandbox
     LOAD_BUILD_FAILED = "load-build-failed", Deny, "The service did not build inside the sandbox (or its dependencies could not be fetched).";
     LOAD_STARTUP_FAILED = "load-startup-failed", Deny, "The service exited or did not answer its ready path with 2xx within the startup bound.";

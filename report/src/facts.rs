@@ -28,6 +28,11 @@ pub struct Facts {
     /// What the load stage measured, when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<crate::load::LoadReport>,
+    /// How this release relates to what is listed: its baseline and the diff against it, and the names of
+    /// other publishers' assets that match or resemble its own. Absent when the scan had no store and no
+    /// baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<crate::lineage::Lineage>,
 }
 
 /// The asset as its manifest and contract describe it.
@@ -84,6 +89,12 @@ pub struct DependencyFact {
     pub repository: Option<String>,
     /// `normal`, `build` or `dev`.
     pub kind: String,
+    /// Whether its packaged manifest declares a build script (code run at build time).
+    #[serde(default)]
+    pub build_script: bool,
+    /// Whether it is a proc macro (code run inside the compiler).
+    #[serde(default)]
+    pub proc_macro: bool,
     /// Names of the locked packages that depend on it.
     pub dependents: Vec<String>,
 }

@@ -12,6 +12,7 @@ pub mod facts;
 mod finding;
 pub mod intoto;
 pub mod keys;
+pub mod lineage;
 pub mod load;
 pub mod quantity;
 mod report;

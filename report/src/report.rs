@@ -248,6 +248,10 @@ pub struct AcceptanceReport {
     /// What the load stage measured, when it ran the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<crate::load::LoadReport>,
+    /// The release this one was judged against and what changed since, and the listed names its own
+    /// matches or resembles; absent when the scan had no report store and no baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<crate::lineage::Lineage>,
     /// Every finding, sorted (see [`Finding::sort`]).
     pub findings: Vec<Finding>,
     /// The decision.

@@ -70,6 +70,10 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
         let _ = writeln!(out);
     }
 
+    if let Some(lineage) = &report.lineage {
+        render_lineage(&mut out, lineage);
+    }
+
     if let Some(load) = &report.load {
         render_load(&mut out, load);
     }
@@ -90,6 +94,30 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
 }
 
 /// The load test as a small latency table: raw percentiles, the coordinated-omission-corrected p99 beside them.
+fn render_lineage(out: &mut String, lineage: &crate::lineage::Lineage) {
+    let Some(previous) = &lineage.previous else { return };
+    let _ = writeln!(out, "## Lineage\n");
+    let id = previous.submission_id.as_ref().map_or(String::new(), |id| format!(", submission `{}`", escape(id)));
+    let _ = writeln!(
+        out,
+        "Judged against {} {} ({}{id}).\n",
+        escape(&previous.name),
+        escape(&previous.version),
+        previous.verdict
+    );
+    let sections = lineage.diff.as_ref().map(crate::lineage::render::sections).unwrap_or_default();
+    if sections.is_empty() {
+        let _ = writeln!(out, "No changes.\n");
+    }
+    for (heading, lines) in sections {
+        let _ = writeln!(out, "{heading}:\n\n```text");
+        for line in lines {
+            let _ = writeln!(out, "{}", line.replace("```", "` ` `"));
+        }
+        let _ = writeln!(out, "```\n");
+    }
+}
+
 fn render_load(out: &mut String, load: &crate::load::LoadReport) {
     let _ = writeln!(out, "## Load test\n");
     let startup = load.startup_ms.map_or_else(|| "never ready".to_owned(), |ms| format!("ready in {ms:.0} ms"));

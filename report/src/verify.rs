@@ -308,6 +308,7 @@ mod tests {
             audit: None,
             sbom: None,
             load: None,
+            lineage: None,
             findings: Vec::new(),
             verdict,
             signature: SignatureStatus::Unsigned,

@@ -56,6 +56,7 @@ fn facts() -> Facts {
             })
             .collect(),
         load: None,
+        lineage: None,
     }
 }
 

@@ -21,31 +21,15 @@ pub(crate) struct CeilingsDoc {
     startup: Option<Spanned<String>>,
 }
 
-/// A quantity, or a diagnostic at its value (quantities are read as strings so the span is the value's).
-fn quantity<T: std::str::FromStr<Err = String>>(
-    value: &Option<Spanned<String>>,
-    key: &str,
-    problems: &mut Problems<'_>,
-) -> Option<T> {
-    let value = value.as_ref()?;
-    match value.get_ref().parse() {
-        Ok(parsed) => Some(parsed),
-        Err(message) => {
-            problems.at(value.span(), &format!("ceilings.{key}"), message, None);
-            None
-        }
-    }
-}
-
 pub(crate) fn validate(doc: &CeilingsDoc, problems: &mut Problems<'_>) -> Budget {
     Budget {
-        p50: quantity::<TimeSpan>(&doc.p50, "p50", problems),
-        p95: quantity::<TimeSpan>(&doc.p95, "p95", problems),
-        p99: quantity::<TimeSpan>(&doc.p99, "p99", problems),
-        error_rate: quantity::<Percent>(&doc.error_rate, "error-rate", problems),
+        p50: problems.quantity::<TimeSpan>(doc.p50.as_ref(), "ceilings.p50"),
+        p95: problems.quantity::<TimeSpan>(doc.p95.as_ref(), "ceilings.p95"),
+        p99: problems.quantity::<TimeSpan>(doc.p99.as_ref(), "ceilings.p99"),
+        error_rate: problems.quantity::<Percent>(doc.error_rate.as_ref(), "ceilings.error-rate"),
         min_rps: doc.min_rps,
-        max_rss: quantity::<ByteSize>(&doc.max_rss, "max-rss", problems),
-        startup: quantity::<TimeSpan>(&doc.startup, "startup", problems),
+        max_rss: problems.quantity::<ByteSize>(doc.max_rss.as_ref(), "ceilings.max-rss"),
+        startup: problems.quantity::<TimeSpan>(doc.startup.as_ref(), "ceilings.startup"),
     }
 }
 

@@ -102,6 +102,23 @@ impl<'a> Problems<'a> {
         parsed
     }
 
+    /// A quantity (`500ms`, `20%`, `4MiB`) at `key`, or a diagnostic at its value when it does not parse.
+    /// Quantities are read as strings so the span is the value's.
+    pub(crate) fn quantity<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        value: Option<&toml::Spanned<String>>,
+        key: &str,
+    ) -> Option<T> {
+        let value = value?;
+        match value.get_ref().parse() {
+            Ok(parsed) => Some(parsed),
+            Err(message) => {
+                self.at(value.span(), key, message, None);
+                None
+            }
+        }
+    }
+
     /// Records a diagnostic made elsewhere (a Rego policy's).
     pub(crate) fn push(&mut self, diagnostic: Diagnostic) {
         self.found.push(diagnostic);

@@ -27,6 +27,7 @@ pub(crate) fn canonical(rules: &RuleSet) -> String {
         rego.canonical(&mut out);
     }
     rules.advisories.canonical(&mut out);
+    rules.lineage.canonical(&mut out);
     out
 }
 
@@ -69,12 +70,13 @@ mod tests {
                 "forbid kind=* data-class=pii unsafe,process",
                 r#"ceilings={"p95":"500ms","p99":"2000ms","error-rate":"1%","min-rps":10.0,"max-rss":"512MiB","startup":"30s"}"#,
                 "advisories.severity-threshold=low",
+                "lineage.performance-regression=20% latency-noise=1ms memory-noise=4MiB",
             ]
         );
         // The digest every report judged by the bundled rule set carries (see the scan snapshots).
         assert_eq!(
             RuleSet::builtin().identity().sha256,
-            "778a69a589999ed465d673cacc10c3702754bcad264461bdcc1c78fdc47ab1e0"
+            "595da8eeff88044992b8aa13e7c10f478bfe012cd316181f5f6b62607dbb7ff6"
         );
     }
 }

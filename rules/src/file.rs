@@ -14,11 +14,14 @@ use crate::ceilings::CeilingsDoc;
 use crate::diagnostic::{Diagnostic, Problems};
 use crate::levels::LevelsDoc;
 use crate::licenses::LicensesDoc;
+use crate::lineage::LineageDoc;
 use crate::metadata::MetadataDoc;
 use crate::rego::RegoRules;
 use crate::sources::SourcesDoc;
 use crate::waivers::WaiverDoc;
-use crate::{RuleSet, advisories, bans, build, capabilities, ceilings, levels, licenses, metadata, sources, waivers};
+use crate::{
+    RuleSet, advisories, bans, build, capabilities, ceilings, levels, licenses, lineage, metadata, sources, waivers,
+};
 
 /// A rule-set file as written, one field per section.
 #[derive(Deserialize)]
@@ -42,6 +45,8 @@ struct RuleFile {
     capabilities: CapabilitiesDoc,
     #[serde(default)]
     ceilings: CeilingsDoc,
+    #[serde(default)]
+    lineage: LineageDoc,
     #[serde(default)]
     rego: Vec<Spanned<String>>,
     #[serde(default)]
@@ -81,6 +86,7 @@ pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagno
     let ceilings = ceilings::validate(&file.ceilings, &mut problems);
     let waivers = waivers::validate(&file.waivers, &mut problems);
     let metadata = metadata::validate(&file.metadata, &mut problems);
+    let lineage = lineage::validate(&file.lineage, &mut problems);
     // Policies are loaded (and their files read) only for an otherwise valid rule set.
     let rego =
         if file.rego.is_empty() || !problems.is_empty() { None } else { RegoRules::load(&file.rego, &mut problems) };
@@ -100,6 +106,7 @@ pub fn parse(text: &str, path: &Path, uri: String) -> Result<RuleSet, Vec<Diagno
         forbidden,
         ceilings,
         advisories,
+        lineage,
     })
 }
 
@@ -152,6 +159,7 @@ mod tests {
             ),
             ("version = 1\n[advisories]\nseverity-threshold = \"severe\"\n", 3, "`severe` is not a CVSS severity"),
             ("version = 1\n[metadata]\nrequire = [\"homepage\"]\n", 3, "`homepage` is not a required-metadata field"),
+            ("version = 1\n[lineage]\nperformance-regression = \"a lot\"\n", 3, "not a percentage"),
         ];
         for (text, line, words) in cases {
             let found = problems(text);

@@ -5,7 +5,7 @@
 //! Rust. The crate is cut by check family, as cargo-deny is: each module owns its section of the file (a
 //! spanned document type and `validate` into typed configuration) and its check over the facts —
 //! [`levels`], [`licenses`], [`bans`], [`sources`], [`advisories`], [`capabilities`], [`ceilings`],
-//! [`metadata`], [`build`], [`waivers`] and custom Rego rules (`rego`). `file` reads a whole file; `digest`
+//! [`metadata`], [`build`], [`lineage`], [`waivers`] and custom Rego rules (`rego`). `file` reads a whole file; `digest`
 //! names a rule set by its canonical form.
 
 pub mod advisories;
@@ -18,6 +18,7 @@ mod digest;
 mod file;
 pub mod levels;
 pub mod licenses;
+pub mod lineage;
 pub mod metadata;
 mod rego;
 pub mod sources;
@@ -50,6 +51,7 @@ pub struct RuleSet {
     forbidden: Vec<capabilities::Forbidden>,
     ceilings: Budget,
     advisories: advisories::AdvisoryPolicy,
+    lineage: lineage::LineagePolicy,
 }
 
 /// The asset a verdict is for, as waivers match it.
@@ -118,6 +120,7 @@ impl RuleSet {
         capabilities::check(&self.forbidden, facts, &mut findings);
         ceilings::check(&self.ceilings, facts, &mut findings);
         metadata::check(&self.metadata, facts, &mut findings);
+        lineage::check(&self.lineage, facts, &mut findings);
         if let Some(rego) = &self.rego {
             findings.extend(rego.evaluate(facts));
         }

@@ -6,6 +6,7 @@ pub mod asset;
 pub mod cache_dir;
 pub mod deps;
 pub mod intake;
+pub mod lineage;
 pub mod pipeline;
 pub mod rejudge;
 pub mod scratch;

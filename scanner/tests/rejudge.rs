@@ -54,23 +54,6 @@ fn rules(sandbox: &Sandbox) -> String {
     sandbox.input("rules.toml", RULES.as_bytes()).display().to_string()
 }
 
-/// A v1 submission message of `archive`.
-fn submission(id: &str, archive: &Path, name: &str, version: &str, publisher: &str) -> Vec<u8> {
-    let bytes = std::fs::read(archive).unwrap();
-    serde_json::to_vec(&serde_json::json!({
-        "schema": "assay.submission/v1",
-        "submission_id": id,
-        "asset": { "name": name, "version": version, "publisher": publisher },
-        "archive": {
-            "uri": format!("file://{}", archive.display()),
-            "sha256": assay_report::digest::sha256_hex(&bytes),
-            "size": bytes.len()
-        },
-        "listing": format!("https://marketplace.example/listings/{name}"),
-    }))
-    .unwrap()
-}
-
 /// A store holding `vulnerable-component` (id `vuln-1`) and `echo-connector` (id `echo-1`), both judged by a
 /// worker with the older snapshot; returns the signing key and the worker's published reports.
 fn judged_under_the_older_snapshot(sandbox: &Sandbox, prefix: &str, store: &str) -> PathBuf {
@@ -98,8 +81,8 @@ fn judged_under_the_older_snapshot(sandbox: &Sandbox, prefix: &str, store: &str)
     broker::publish(
         prefix,
         &[
-            submission("vuln-1", &vulnerable, "vulnerable-component", "0.3.1", "acme"),
-            submission("echo-1", &echo, "echo-connector", "1.0.0", "assay-fixtures"),
+            broker::submission("vuln-1", &vulnerable, "vulnerable-component", "0.3.1", "acme"),
+            broker::submission("echo-1", &echo, "echo-connector", "1.0.0", "assay-fixtures"),
         ],
     );
     let first = broker::drain_until(&format!("{prefix}.reports.all"), 2, Duration::from_secs(60));
@@ -339,8 +322,8 @@ fn workers_sharing_a_store_rejudge_through_the_queue_when_the_database_changes()
     broker::publish(
         &prefix,
         &[
-            submission("vuln-1", &vulnerable, "vulnerable-component", "0.3.1", "acme"),
-            submission("echo-1", &echo, "echo-connector", "1.0.0", "assay-fixtures"),
+            broker::submission("vuln-1", &vulnerable, "vulnerable-component", "0.3.1", "acme"),
+            broker::submission("echo-1", &echo, "echo-connector", "1.0.0", "assay-fixtures"),
         ],
     );
     let first = broker::drain_until(&format!("{prefix}.reports.all"), 2, Duration::from_secs(60));

@@ -315,7 +315,7 @@ fn rules_test_runs_the_bundled_cases_and_reports_a_failing_one() {
     };
     let output = run(&fixture("rules/cases"));
     assert_eq!(exit_code(&output), 0, "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4 passed, 0 failed");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "5 passed, 0 failed");
 
     std::fs::create_dir_all(sandbox.path("in/cases")).unwrap();
     let echo = fixture("connectors/echo");

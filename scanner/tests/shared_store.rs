@@ -16,21 +16,6 @@ use support::{Sandbox, exit_code, fixture, hostile_archive};
 
 const RULES: &str = "version = 1\n[sources]\nallow-git = true\n[levels]\nunaudited-source = \"warn\"\n";
 
-fn submission(id: &str, archive: &Path, name: &str, version: &str, publisher: &str) -> Vec<u8> {
-    let bytes = std::fs::read(archive).unwrap();
-    serde_json::to_vec(&serde_json::json!({
-        "schema": "assay.submission/v1",
-        "submission_id": id,
-        "asset": { "name": name, "version": version, "publisher": publisher },
-        "archive": {
-            "uri": format!("file://{}", archive.display()),
-            "sha256": assay_report::digest::sha256_hex(&bytes),
-            "size": bytes.len()
-        },
-    }))
-    .unwrap()
-}
-
 /// The synthetic database without RUSTSEC-2099-0001, at an earlier commit.
 fn older_snapshot_at(dir: &Path) -> PathBuf {
     for file in support::walk(&support::synthetic_db()).into_iter().filter(|path| path.is_file()) {
@@ -118,9 +103,9 @@ fn two_workers_on_one_postgres_store_lose_nothing_and_judge_nothing_twice() {
     let ids: Vec<String> = (0..500).map(|i| format!("shared-{i:04}")).collect();
     let message = |i: usize| {
         if i.is_multiple_of(2) {
-            submission(&ids[i], &vulnerable, "vulnerable-component", "0.3.1", "acme")
+            broker::submission(&ids[i], &vulnerable, "vulnerable-component", "0.3.1", "acme")
         } else {
-            submission(&ids[i], &echo, "echo-connector", "1.0.0", "assay-fixtures")
+            broker::submission(&ids[i], &echo, "echo-connector", "1.0.0", "assay-fixtures")
         }
     };
     let mut batch: Vec<Vec<u8>> = (0..500).map(message).collect();

@@ -4,6 +4,7 @@ mod audit;
 mod changes;
 mod db;
 mod diagnostics;
+mod diff;
 mod keygen;
 mod load;
 mod rejudge;
@@ -65,6 +66,8 @@ enum Command {
     /// Read the report store: a submission's report files, its verdict history, the judged submissions.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Show what changed between two releases of an asset: contract, dependencies, performance, metadata.
+    Diff(diff::DiffArgs),
     /// Judge stored verdicts again (a newer advisory database or rule set); record, sign and publish changes.
     Rejudge(rejudge::RejudgeArgs),
 }
@@ -122,6 +125,7 @@ pub fn run() -> ExitCode {
         Command::Db(command) => db::run(command),
         Command::Store(command) => store::run(command),
         Command::Rejudge(args) => rejudge::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     if let Err(err) = &result {
         match err.downcast_ref::<diagnostics::InvalidRuleSet>() {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use assay_scanner::lineage::{Baseline, LineageBasis};
 use assay_scanner::pipeline;
 use assay_scanner::stages::audit::AdvisoryDatabase;
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use super::scan::PipelineArgs;
 
 #[derive(clap::Args)]
 pub(super) struct RulesTestArgs {
-    /// Folder of case files (`*.toml`: asset, rules, verdict, codes, absent).
+    /// Folder of case files (`*.toml`: asset, baseline, rules, verdict, codes, absent).
     dir: PathBuf,
     #[command(flatten)]
     pipeline: PipelineArgs,
@@ -23,6 +24,8 @@ pub(super) struct RulesTestArgs {
 #[serde(deny_unknown_fields)]
 struct Case {
     asset: PathBuf,
+    /// An earlier release the asset is judged against (lineage checks).
+    baseline: Option<PathBuf>,
     rules: Option<PathBuf>,
     verdict: String,
     #[serde(default)]
@@ -77,7 +80,16 @@ fn run_case(
         None => pipeline_args.rule_set()?,
     };
     let asset = base.join(&case.asset);
-    let output = pipeline::scan(&asset, db, &rules, config, &mut ())
+    let mut config = config.clone();
+    if let Some(baseline) = &case.baseline {
+        let baseline = base.join(baseline);
+        let scanned = pipeline::scan(&baseline, db, &rules, &config, &mut ())
+            .with_context(|| format!("cannot scan the baseline {}", baseline.display()))?;
+        let baseline = Baseline::scanned(&scanned)
+            .with_context(|| format!("the baseline {} has no readable Cargo.toml", baseline.display()))?;
+        config.lineage = Some(LineageBasis { baseline: Some(baseline), listed: Vec::new() });
+    }
+    let output = pipeline::scan(&asset, db, &rules, &config, &mut ())
         .with_context(|| format!("cannot scan {}", asset.display()))?;
     let report = output.report;
     let present: Vec<&str> = report.findings.iter().map(|f| f.code.as_str()).collect();

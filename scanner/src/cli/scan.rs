@@ -9,9 +9,11 @@ use assay_report::quantity::ByteSize;
 use assay_rules::RuleSet;
 use assay_scanner::deps::RegistryUrl;
 use assay_scanner::intake::IntakeLimits;
+use assay_scanner::lineage::LineageBasis;
 use assay_scanner::pipeline::{self, Progress, ScanConfig, ScanOutput, Signer};
 use assay_scanner::stages::audit::AdvisoryDatabase;
 use assay_scanner::stages::load::LoadSetup;
+use assay_scanner::store::Store;
 use clap::Args;
 
 use super::load::LoadArgs;
@@ -36,11 +38,56 @@ pub(super) struct ScanArgs {
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     #[command(flatten)]
+    lineage: LineageArgs,
+    #[command(flatten)]
     signing: SigningArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
     pipeline: PipelineArgs,
+}
+
+/// What each asset is judged against (lineage checks run only with one of these).
+#[derive(Args)]
+#[command(next_help_heading = "Lineage")]
+struct LineageArgs {
+    /// The earlier release to judge the asset against: a .crate, .tar.gz or crate directory (scanned first,
+    /// with the same options), or a submission id in --store.
+    #[arg(long, value_name = "PATH|ID")]
+    baseline: Option<String>,
+    /// Report store (a directory or postgres:// URL), read only: without --baseline, the asset is judged
+    /// against the store's newest accepted release of its name, as the worker does; its name is checked
+    /// against every listed asset of other publishers.
+    #[arg(long, value_name = "DIR|URL")]
+    store: Option<String>,
+}
+
+impl LineageArgs {
+    /// The lineage basis of the asset at `path`, if --baseline or --store asks for one.
+    fn basis(
+        &self,
+        path: &std::path::Path,
+        store: Option<&Store>,
+        pipeline: &PipelineArgs,
+        config: &ScanConfig,
+    ) -> anyhow::Result<Option<LineageBasis>> {
+        if self.baseline.is_none() && store.is_none() {
+            return Ok(None);
+        }
+        let identity = pipeline::identify(path, config).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut basis = match (store, &identity) {
+            (Some(store), Some((name, _, _))) => super::block_on(async {
+                LineageBasis::from_store(store, name, None).await.context("cannot read the report store")
+            })?,
+            _ => LineageBasis::default(),
+        };
+        if let Some(baseline) = &self.baseline {
+            // The baseline is only compared with: it is neither signed nor judged against anything itself.
+            let plain = ScanConfig { signer: None, lineage: None, ..config.clone() };
+            basis.baseline = Some(super::diff::release(baseline, store, pipeline, &plain)?);
+        }
+        Ok(Some(basis))
+    }
 }
 
 /// How reports are signed.
@@ -215,9 +262,11 @@ pub(super) fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     config.resource_uri.clone_from(&args.signing.listing);
     let db = AdvisoryDatabase::open(&args.pipeline.db_location())?;
     let rules = args.pipeline.rule_set()?;
+    let store = args.lineage.store.as_deref().map(super::diff::open_store).transpose()?;
     let several = args.paths.len() > 1;
     let mut worst = Verdict::Accepted;
     for path in &args.paths {
+        config.lineage = args.lineage.basis(path, store.as_ref(), &args.pipeline, &config)?;
         let clock = std::time::Instant::now();
         let output = scan_one(path, &db, &rules, &config)?;
         let report = &output.report;

@@ -33,6 +33,13 @@ pub struct CrateMetadata {
     pub documentation: Option<String>,
     /// What the crate itself depends on, by kind.
     pub dependencies: Vec<DeclaredDependency>,
+    /// Whether its packaged manifest names a build script. Cargo writes `build = "build.rs"` into the
+    /// manifest it packages (since 1.80); a crate packaged earlier with an implicit `build.rs` reads as none.
+    #[serde(default)]
+    pub build_script: bool,
+    /// Whether it is a proc macro (`[lib] proc-macro = true`).
+    #[serde(default)]
+    pub proc_macro: bool,
 }
 
 /// Package identity used as a map key: name and version.
@@ -141,6 +148,8 @@ pub fn from_crate(path: &Path, package: &Package, max_crate_bytes: u64) -> Resul
         homepage: manifest.homepage,
         documentation: manifest.documentation,
         dependencies: manifest.dependencies,
+        build_script: manifest.build_script.is_some(),
+        proc_macro: manifest.proc_macro,
     })
 }
 
@@ -152,7 +161,8 @@ pub struct MetadataCache {
 impl MetadataCache {
     /// The cache under a cache root (see [`MetadataOptions::cache_dir`]).
     pub fn new(cache_dir: &Path) -> Self {
-        Self { dir: cache_dir.join("crate-metadata") }
+        // `v2` since entries record build scripts and proc macros: older entries would say "none".
+        Self { dir: cache_dir.join("crate-metadata").join("v2") }
     }
 
     fn path(&self, package: &Package) -> Option<PathBuf> {

@@ -5,6 +5,7 @@ use assay_report::audit::AuditResult;
 use assay_report::dsse::Envelope;
 use assay_report::intoto::{self, AttestationSettings};
 use assay_report::keys::key_id;
+use assay_report::lineage::Lineage;
 use assay_report::load::LoadReport;
 use assay_report::{
     AcceptanceReport, AssetSummary, Finding, LoadMode, REPORT_SCHEMA, SbomSummary, ScanOptions, SignatureStatus,
@@ -25,6 +26,7 @@ pub(super) struct Concluded {
     pub audit: Option<AuditResult>,
     pub sbom: Option<SbomSummary>,
     pub load: Option<LoadReport>,
+    pub lineage: Option<Lineage>,
     pub findings: Vec<Finding>,
     pub verdict: Verdict,
     pub started_at: Timestamp,
@@ -53,6 +55,7 @@ pub(super) fn assemble(
         audit: concluded.audit,
         sbom: concluded.sbom,
         load: concluded.load,
+        lineage: concluded.lineage,
         findings: concluded.findings,
         verdict: concluded.verdict,
         signature: signature_status(config.signer.as_ref()),

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::deps::DependencyOptions;
 use crate::intake::IntakeLimits;
+use crate::lineage::LineageBasis;
 use crate::stages::load::LoadSetup;
 
 use super::ClaimedAsset;
@@ -34,6 +35,8 @@ pub struct ScanConfig {
     pub resource_uri: Option<String>,
     /// What the submission says the asset is (the worker's message); the archive must agree.
     pub claimed: Option<ClaimedAsset>,
+    /// What the release is judged against (its baseline, the listed names); no lineage checks without it.
+    pub lineage: Option<LineageBasis>,
     /// Raised by whoever owns the scan to stop it: checked between stages and by every sandboxed process.
     pub cancel: Cancel,
 }
@@ -69,6 +72,7 @@ impl Default for ScanConfig {
             signer: None,
             resource_uri: None,
             claimed: None,
+            lineage: None,
             cancel: Cancel::default(),
         }
     }

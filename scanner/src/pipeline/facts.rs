@@ -37,5 +37,7 @@ pub(super) fn gather(analysed: &Analysed, sha256: &str, load: Option<&LoadReport
             .collect(),
         source: analysed.source.iter().flat_map(|facts| &facts.uses).map(source::fact).collect(),
         load: load.cloned(),
+        // The pipeline adds it when the scan has a lineage basis.
+        lineage: None,
     })
 }

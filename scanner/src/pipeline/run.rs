@@ -80,7 +80,11 @@ pub fn scan(
     // After the load stage: vendoring may download what the SBOM did not need.
     scan.findings.extend(scan.dependencies.findings());
 
-    let facts = analysed.as_ref().and_then(|analysed| facts::gather(analysed, &intake.subject.sha256, load.as_ref()));
+    let mut facts =
+        analysed.as_ref().and_then(|analysed| facts::gather(analysed, &intake.subject.sha256, load.as_ref()));
+    if let (Some(facts), Some(basis)) = (facts.as_mut(), &config.lineage) {
+        facts.lineage = Some(basis.assess(facts));
+    }
     let evidence = Evidence::new(true, scan.findings);
     let staleness = db.staleness(started_at, config.max_db_age_days);
     let audit = analysed.as_ref().and_then(|analysed| analysed.audit.as_ref());
@@ -94,6 +98,7 @@ pub fn scan(
         audit: analysed.and_then(|analysed| analysed.audit),
         sbom: sbom.as_ref().map(sbom_summary),
         load,
+        lineage: facts.as_ref().and_then(|facts| facts.lineage.clone()),
         findings,
         verdict,
         started_at,
@@ -298,6 +303,7 @@ pub fn refusal(
         audit: None,
         sbom: None,
         load: None,
+        lineage: None,
         findings,
         verdict,
         started_at,

@@ -46,12 +46,21 @@ impl DirectoryStore {
     }
 
     pub(super) fn claim_of(&self, submission_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self.claim_record(submission_id)?.map(|(name, version, _)| (name, version)))
+    }
+
+    /// The claim of an id: name, version and, when the submission named one, publisher (one line each; claims
+    /// written before publishers were recorded have two lines).
+    fn claim_record(&self, submission_id: &str) -> Result<Option<(String, String, Option<String>)>, StoreError> {
         let path = self.claim_path(submission_id)?;
         match fs::read_to_string(&path) {
             Ok(text) => {
                 let mut lines = text.lines();
                 match (lines.next(), lines.next()) {
-                    (Some(name), Some(version)) => Ok(Some((name.to_owned(), version.to_owned()))),
+                    (Some(name), Some(version)) => {
+                        let publisher = lines.next().filter(|line| !line.is_empty()).map(str::to_owned);
+                        Ok(Some((name.to_owned(), version.to_owned(), publisher)))
+                    }
                     _ => Err(StoreError::Corrupt(format!("the claim {} is unreadable", path.display()))),
                 }
             }
@@ -60,15 +69,18 @@ impl DirectoryStore {
         }
     }
 
-    /// Claims `submission_id` for `name`/`version`: `None` when it is (now, or already) theirs, else the
-    /// name and version it belongs to. Exclusive creation decides between two workers.
-    fn claim(&self, name: &str, version: &str, submission_id: &str) -> Result<Option<(String, String)>, StoreError> {
+    /// Claims the submission's id for its name and version: `None` when it is (now, or already) theirs, else
+    /// the name and version it belongs to. Exclusive creation decides between two workers.
+    fn claim(&self, submission: &NewSubmission<'_>) -> Result<Option<(String, String)>, StoreError> {
+        let NewSubmission { id: submission_id, name, version, publisher, .. } = *submission;
         let path = self.claim_path(submission_id)?;
         let dir = self.root.join(CLAIMS_DIR);
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut file) => {
-                file.write_all(format!("{name}\n{version}\n").as_bytes()).map_err(io_error(&path))?;
+                // A publisher is one line: a claimed one with a line break in it is not recorded.
+                let publisher = publisher.filter(|p| !p.contains(['\n', '\r'])).unwrap_or_default();
+                file.write_all(format!("{name}\n{version}\n{publisher}\n").as_bytes()).map_err(io_error(&path))?;
                 file.sync_all().map_err(io_error(&path))?;
                 Ok(None)
             }
@@ -115,7 +127,7 @@ impl DirectoryStore {
         let parent = dir.parent().unwrap_or(&self.root);
         fs::create_dir_all(parent).map_err(io_error(parent))?;
         // The claim first: a report is only ever staged for the asset that owns the id.
-        if let Some((owner_name, owner_version)) = self.claim(name, version, id)? {
+        if let Some((owner_name, owner_version)) = self.claim(submission)? {
             return Ok(Commit::ClaimedByAnother(owner_name, owner_version));
         }
         let staging = tempfile::Builder::new().prefix(".staging-").tempdir_in(parent).map_err(io_error(parent))?;
@@ -243,12 +255,13 @@ impl DirectoryStore {
             if !super::valid_submission_id(&id) {
                 continue;
             }
-            let Some((name, version)) = self.claim_of(&id)? else { continue };
+            let Some((name, version, publisher)) = self.claim_record(&id)? else { continue };
             let Some(last) = self.history(&id)?.pop() else { continue };
             listed.push(Listed {
                 submission_id: id,
                 name,
                 version,
+                publisher,
                 verdict: last.verdict,
                 revision: last.revision,
                 at: last.at,

@@ -138,6 +138,10 @@ pub struct Listed {
     pub name: String,
     /// The version.
     pub version: String,
+    /// The publisher its submission named, when it named one (a verdict other than rejected means the
+    /// archive's contract agrees).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
     /// The current verdict.
     pub verdict: Verdict,
     /// The current revision.

@@ -193,7 +193,7 @@ impl PostgresStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT s.id, s.name, s.version, e.verdict, e.revision, e.at FROM submissions s \
+                "SELECT s.id, s.name, s.version, s.publisher, e.verdict, e.revision, e.at FROM submissions s \
                  JOIN verdict_events e ON e.submission_id = s.id AND e.revision = s.current_revision \
                  WHERE s.state = 'judged' ORDER BY s.id",
                 &[],
@@ -205,9 +205,10 @@ impl PostgresStore {
                     submission_id: row.get(0),
                     name: row.get(1),
                     version: row.get(2),
-                    verdict: verdict_of(row.get(3))?,
-                    revision: revision_of(row.get(4))?,
-                    at: row.get(5),
+                    publisher: row.get(3),
+                    verdict: verdict_of(row.get(4))?,
+                    revision: revision_of(row.get(5))?,
+                    at: row.get(6),
                 })
             })
             .collect()

@@ -15,6 +15,7 @@ use super::disposition::{Disposition, Retry, chain};
 use super::fetch::{self, FetchError};
 use super::message::{self, Refused, Submission};
 use super::{Shared, publish};
+use crate::lineage::LineageBasis;
 use crate::pipeline::{self, ClaimedAsset, ScanOutput};
 use crate::store::{self, Commit, NewSubmission, StoreError, StoredReport};
 use assay_load_runner::cancel::Cancel;
@@ -104,12 +105,15 @@ async fn judge(
         }));
     }
 
+    // The release is judged against the store as it is now: the newest listed release of its name, and
+    // every listed name.
+    let lineage = LineageBasis::from_store(&shared.store, name, Some(id)).await.map_err(Retry::ReadStore)?;
     info!(uri = %escape(&submission.archive.uri), "scanning");
     shared.metrics.in_flight(1);
     let cancel = Cancel::default();
     let mut work = {
         let (shared, submission, cancel) = (Arc::clone(shared), submission.clone(), cancel.clone());
-        tokio::task::spawn_blocking(move || fetch_and_scan(&submission, &shared, cancel))
+        tokio::task::spawn_blocking(move || fetch_and_scan(&submission, &shared, lineage, cancel))
     };
     let result = match tokio::time::timeout(shared.config.scan_timeout, &mut work).await {
         Ok(joined) => Some(joined),
@@ -185,7 +189,12 @@ enum ScanFailure {
     Refuse(String),
 }
 
-fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> Result<ScanOutput, ScanFailure> {
+fn fetch_and_scan(
+    submission: &Submission,
+    shared: &Shared,
+    lineage: LineageBasis,
+    cancel: Cancel,
+) -> Result<ScanOutput, ScanFailure> {
     let scratch = shared.config.scan.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
     let fetched = fetch::fetch(&submission.archive, &scratch, &shared.config.fetch).map_err(|err| match err {
         FetchError::Retryable(reason) => ScanFailure::Retry(Retry::Fetch(reason)),
@@ -193,6 +202,7 @@ fn fetch_and_scan(submission: &Submission, shared: &Shared, cancel: Cancel) -> R
     })?;
     let mut config = shared.config.scan.clone();
     config.cancel = cancel;
+    config.lineage = Some(lineage);
     config.resource_uri = Some(submission.listing.clone().unwrap_or_else(|| submission.archive.uri.clone()));
     config.claimed = Some(ClaimedAsset {
         name: submission.asset.name.clone(),

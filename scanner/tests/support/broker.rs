@@ -109,6 +109,23 @@ pub fn publish(prefix: &str, bodies: &[Vec<u8>]) {
     });
 }
 
+/// A v1 submission message of `archive`, claiming `name`, `version` and `publisher`.
+pub fn submission(id: &str, archive: &Path, name: &str, version: &str, publisher: &str) -> Vec<u8> {
+    let bytes = std::fs::read(archive).unwrap();
+    serde_json::to_vec(&serde_json::json!({
+        "schema": "assay.submission/v1",
+        "submission_id": id,
+        "asset": { "name": name, "version": version, "publisher": publisher },
+        "archive": {
+            "uri": format!("file://{}", archive.display()),
+            "sha256": assay_report::digest::sha256_hex(&bytes),
+            "size": bytes.len()
+        },
+        "listing": format!("https://marketplace.example/listings/{name}"),
+    }))
+    .unwrap()
+}
+
 /// A message taken from a queue.
 pub struct Taken {
     pub body: Vec<u8>,
@@ -194,7 +211,16 @@ impl Worker {
         Self::start_in(setup, &setup.home.join("worker"))
     }
 
+    /// A worker as `setup` says that load-tests services (needs bubblewrap).
+    pub fn start_loading(setup: &WorkerSetup<'_>) -> Self {
+        Self::start_with(setup, &setup.home.join("worker"), "false")
+    }
+
     fn start_in(setup: &WorkerSetup<'_>, beside: &Path) -> Self {
+        Self::start_with(setup, beside, "true")
+    }
+
+    fn start_with(setup: &WorkerSetup<'_>, beside: &Path, no_load: &str) -> Self {
         let stderr = std::fs::File::create(&setup.log).unwrap();
         let scratch = Self::scratch_parent(beside);
         std::fs::create_dir_all(&scratch).unwrap();
@@ -208,7 +234,7 @@ impl Worker {
             .arg(setup.archive_root)
             .args(setup.extra)
             .env("ASSAY_CACHE_DIR", beside.with_extension("cache"))
-            .env("ASSAY_NO_LOAD", "true")
+            .env("ASSAY_NO_LOAD", no_load)
             // Fetches and scans get their scratch directories here, where a test can see what is left.
             .env("TMPDIR", &scratch)
             .stdout(Stdio::null())

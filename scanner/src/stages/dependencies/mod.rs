@@ -89,6 +89,8 @@ impl DependencyGraph {
                     license: known.and_then(|m| m.license.clone()),
                     repository: known.and_then(|m| m.repository.clone()),
                     kind: self.kind(position).as_str().to_owned(),
+                    build_script: known.is_some_and(|m| m.build_script),
+                    proc_macro: known.is_some_and(|m| m.proc_macro),
                     dependents: std::mem::take(&mut dependents[position]),
                 }
             })
