@@ -34,11 +34,14 @@ impl LineageBasis {
         Lineage::assess(facts, baseline, &self.listed)
     }
 
-    /// The basis a store gives a release named `name`: its newest listed release of that name and every listed
-    /// release. `submission_id` (the release being judged) is never its own baseline.
+    /// The basis a store gives a release named `name`: its newest listed release of that name, and the listed
+    /// releases whose names match or resemble `name` (the only ones the name checks can use). `submission_id`
+    /// (the release being judged) is never its own baseline.
     pub async fn from_store(store: &Store, name: &str, submission_id: Option<&str>) -> Result<Self, StoreError> {
+        let wanted = names::normalise(name);
+        let related = |listed: &str| names::normalise(listed) == wanted || names::resemblance(name, listed).is_some();
         let listed: Vec<Listed> = store
-            .list()
+            .list_named(&related)
             .await?
             .into_iter()
             .filter(|release| {

@@ -241,35 +241,59 @@ impl DirectoryStore {
         }
     }
 
-    pub(super) fn list(&self) -> Result<Vec<Listed>, StoreError> {
-        let claims = self.root.join(CLAIMS_DIR);
-        let entries = match fs::read_dir(&claims) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(StoreError::Io { path: claims, source: err }),
-        };
+    /// The judged submissions whose names `keep` keeps (every one without it): only the folders of those
+    /// names are read, so a lineage lookup costs the releases of a few names, not the whole store.
+    pub(super) fn list(&self, keep: Option<&(dyn Fn(&str) -> bool + Sync)>) -> Result<Vec<Listed>, StoreError> {
         let mut listed = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io_error(&claims))?;
-            let Some(id) = entry.file_name().to_str().map(str::to_owned) else { continue };
-            if !super::valid_submission_id(&id) {
+        for name in folders(&self.root)? {
+            if name.starts_with('.') || keep.is_some_and(|keep| !keep(&name)) {
                 continue;
             }
-            let Some((name, version, publisher)) = self.claim_record(&id)? else { continue };
-            let Some(last) = self.history(&id)?.pop() else { continue };
-            listed.push(Listed {
-                submission_id: id,
-                name,
-                version,
-                publisher,
-                verdict: last.verdict,
-                revision: last.revision,
-                at: last.at,
-            });
+            for version in folders(&self.root.join(&name))? {
+                for id in folders(&self.root.join(&name).join(&version))? {
+                    if !super::valid_submission_id(&id) {
+                        continue;
+                    }
+                    // The folder counts only where the id's claim puts it.
+                    let Some((claimed_name, claimed_version, publisher)) = self.claim_record(&id)? else { continue };
+                    if (claimed_name.as_str(), claimed_version.as_str()) != (name.as_str(), version.as_str()) {
+                        continue;
+                    }
+                    let Some(last) = self.history(&id)?.pop() else { continue };
+                    listed.push(Listed {
+                        submission_id: id,
+                        name: claimed_name,
+                        version: claimed_version,
+                        publisher,
+                        verdict: last.verdict,
+                        revision: last.revision,
+                        at: last.at,
+                    });
+                }
+            }
         }
         listed.sort_by(|a, b| a.submission_id.cmp(&b.submission_id));
         Ok(listed)
     }
+}
+
+/// The names of the folders in `dir` (none when it does not exist).
+fn folders(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(StoreError::Io { path: dir.to_owned(), source: err }),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_error(dir))?;
+        if entry.file_type().map_err(io_error(dir))?.is_dir()
+            && let Some(name) = entry.file_name().to_str()
+        {
+            names.push(name.to_owned());
+        }
+    }
+    Ok(names)
 }
 
 /// Where revision `revision` of the submission in `dir` keeps its files.
@@ -363,9 +387,28 @@ mod tests {
         assert!(store.current("s-1").unwrap().unwrap().published);
         let history = store.history("s-1").unwrap();
         assert_eq!(crate::store::events::check(&history), Ok(()));
-        let listed = store.list().unwrap();
+        let listed = store.list(None).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].revision, listed[0].verdict), (1, Verdict::Rejected));
+    }
+
+    #[test]
+    fn a_named_listing_reads_the_kept_names_with_their_publishers() {
+        let root = tempfile::tempdir().unwrap();
+        let store = DirectoryStore::open(root.path()).unwrap();
+        for (id, name, publisher) in
+            [("a-1", "echo", Some("acme")), ("b-1", "ledger", None), ("c-1", "ech0", Some("eve"))]
+        {
+            let new = NewSubmission { publisher, ..submission(id, name) };
+            store.commit(&new, &files(Verdict::Accepted), draft(Verdict::Accepted)).unwrap();
+        }
+        // Claimed, never judged: not listed.
+        store.claim(&submission("d-1", "echo")).unwrap();
+        let named = store.list(Some(&|name: &str| name.starts_with("ech"))).unwrap();
+        let shown: Vec<(&str, Option<&str>)> =
+            named.iter().map(|l| (l.submission_id.as_str(), l.publisher.as_deref())).collect();
+        assert_eq!(shown, [("a-1", Some("acme")), ("c-1", Some("eve"))]);
+        assert_eq!(store.list(None).unwrap().len(), 3);
     }
 
     #[test]

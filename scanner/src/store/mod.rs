@@ -235,8 +235,16 @@ impl Store {
     /// Every judged submission with its current verdict, sorted by id.
     pub async fn list(&self) -> Result<Vec<Listed>, StoreError> {
         match self {
-            Self::Directory(store) => store.list(),
-            Self::Postgres(store) => store.list().await,
+            Self::Directory(store) => store.list(None),
+            Self::Postgres(store) => store.list(None).await,
+        }
+    }
+
+    /// The judged submissions whose names `keep` keeps, sorted by id; reads only what those names hold.
+    pub async fn list_named(&self, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<Listed>, StoreError> {
+        match self {
+            Self::Directory(store) => store.list(Some(keep)),
+            Self::Postgres(store) => store.list(Some(keep)).await,
         }
     }
 }

@@ -189,16 +189,28 @@ impl PostgresStore {
         Ok(inserted == 1)
     }
 
-    pub(super) async fn list(&self) -> Result<Vec<Listed>, StoreError> {
+    pub(super) async fn list(&self, keep: Option<&(dyn Fn(&str) -> bool + Sync)>) -> Result<Vec<Listed>, StoreError> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT s.id, s.name, s.version, s.publisher, e.verdict, e.revision, e.at FROM submissions s \
-                 JOIN verdict_events e ON e.submission_id = s.id AND e.revision = s.current_revision \
-                 WHERE s.state = 'judged' ORDER BY s.id",
-                &[],
-            )
-            .await?;
+        const LISTED: &str = "SELECT s.id, s.name, s.version, s.publisher, e.verdict, e.revision, e.at FROM submissions s \
+                              JOIN verdict_events e ON e.submission_id = s.id AND e.revision = s.current_revision \
+                              WHERE s.state = 'judged'";
+        let rows = match keep {
+            None => client.query(&format!("{LISTED} ORDER BY s.id"), &[]).await?,
+            Some(keep) => {
+                // The names first (one row each), then the submissions of the names kept.
+                let names: Vec<String> = client
+                    .query("SELECT DISTINCT name FROM submissions WHERE state = 'judged'", &[])
+                    .await?
+                    .iter()
+                    .map(|row| row.get::<_, String>(0))
+                    .filter(|name| keep(name))
+                    .collect();
+                if names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                client.query(&format!("{LISTED} AND s.name = ANY($1) ORDER BY s.id"), &[&names]).await?
+            }
+        };
         rows.iter()
             .map(|row| {
                 Ok(Listed {
