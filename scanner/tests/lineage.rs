@@ -229,6 +229,10 @@ fn a_p95_regression_is_warned_with_both_values() {
     assert_eq!(fast["verdict"], "accepted", "{fast:#}");
     let slow = submit("fast-020", "0.2.0", true);
     assert!(worker.terminate().success());
+    let diff = sandbox.assay().args(["diff", "fast-010", "fast-020", "--store", &store]).output().unwrap();
+    assert_eq!(exit_code(&diff), 0, "{}", String::from_utf8_lossy(&diff.stderr));
+    let shown = String::from_utf8_lossy(&diff.stdout);
+    assert!(shown.contains("performance") && shown.contains("~ overall p95: "), "{shown}");
     let regressions: Vec<&Value> = slow["findings"]
         .as_array()
         .unwrap()

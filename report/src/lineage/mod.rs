@@ -73,11 +73,16 @@ impl Lineage {
     pub fn assess(current: &Facts, baseline: Option<(PreviousRelease, &Facts)>, listed: &[ListedRelease]) -> Self {
         let name = &current.asset.name;
         let publisher = current.asset.publisher.as_deref();
-        let others = listed.iter().filter(|release| release.publisher.as_deref() != publisher);
+        // A release whose publisher the store does not know (a claim recorded before publishers were) cannot
+        // be told apart from this publisher's own: it counts for neither check.
+        let others = listed.iter().filter_map(|release| {
+            let other = release.publisher.as_deref()?;
+            (Some(other) != publisher).then_some((release, other))
+        });
         let mut name_owners: Vec<String> = Vec::new();
         let mut similar_names: Vec<SimilarName> = Vec::new();
-        for release in others {
-            let other_publisher = release.publisher.clone().unwrap_or_else(|| "(unknown)".to_owned());
+        for (release, other_publisher) in others {
+            let other_publisher = other_publisher.to_owned();
             if names::normalise(&release.name) == names::normalise(name) {
                 name_owners.push(other_publisher);
             } else if let Some((distance, confusable)) = names::resemblance(name, &release.name) {

@@ -170,6 +170,7 @@ fn the_name_is_checked_against_other_publishers_only() {
             listed("echo-conector", "eve"),
             listed("echo-conector", "acme"),
             listed("ledger-sync", "eve"),
+            ListedRelease { name: "echo-connector".into(), publisher: None },
         ],
     );
     assert_eq!(lineage.name_owners, ["mallory"]);
