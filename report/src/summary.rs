@@ -93,7 +93,7 @@ pub fn render_summary(report: &AcceptanceReport) -> String {
     out
 }
 
-/// The load test as a small latency table: raw percentiles, the coordinated-omission-corrected p99 beside them.
+/// The release the report was judged against and what changed since, by section.
 fn render_lineage(out: &mut String, lineage: &crate::lineage::Lineage) {
     let Some(previous) = &lineage.previous else { return };
     let _ = writeln!(out, "## Lineage\n");
@@ -118,6 +118,7 @@ fn render_lineage(out: &mut String, lineage: &crate::lineage::Lineage) {
     }
 }
 
+/// The load test as a small latency table: raw percentiles, the coordinated-omission-corrected p99 beside them.
 fn render_load(out: &mut String, load: &crate::load::LoadReport) {
     let _ = writeln!(out, "## Load test\n");
     let startup = load.startup_ms.map_or_else(|| "never ready".to_owned(), |ms| format!("ready in {ms:.0} ms"));

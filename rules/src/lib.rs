@@ -5,8 +5,8 @@
 //! Rust. The crate is cut by check family, as cargo-deny is: each module owns its section of the file (a
 //! spanned document type and `validate` into typed configuration) and its check over the facts —
 //! [`levels`], [`licenses`], [`bans`], [`sources`], [`advisories`], [`capabilities`], [`ceilings`],
-//! [`metadata`], [`build`], [`lineage`], [`waivers`] and custom Rego rules (`rego`). `file` reads a whole file; `digest`
-//! names a rule set by its canonical form.
+//! [`metadata`], [`build`], [`lineage`], [`waivers`] and custom Rego rules (`rego`). `file` reads a whole
+//! file; `digest` names a rule set by its canonical form.
 
 pub mod advisories;
 pub mod bans;

@@ -14,7 +14,8 @@ use crate::store::{Listed, Store, StoreError, StoredReport};
 pub struct LineageBasis {
     /// The baseline and its facts.
     pub baseline: Option<Baseline>,
-    /// Every listed release of the store (none without a store).
+    /// The store's listed (accepted or needing review) releases whose names match or resemble the asset's;
+    /// none without a store.
     pub listed: Vec<ListedRelease>,
 }
 

@@ -105,9 +105,14 @@ async fn judge(
         }));
     }
 
-    // The release is judged against the store as it is now: the newest listed release of its name, and
-    // every listed name.
+    // The release is judged against the store as it is now: the newest listed release of its name, and the
+    // listed names like its own.
     let lineage = LineageBasis::from_store(&shared.store, name, Some(id)).await.map_err(Retry::ReadStore)?;
+    if let Some(baseline) = &lineage.baseline {
+        let release = &baseline.release;
+        let id = release.submission_id.as_deref().unwrap_or_default();
+        info!(baseline = %escape(&release.version), baseline_submission = %id, "judged against the last accepted release");
+    }
     info!(uri = %escape(&submission.archive.uri), "scanning");
     shared.metrics.in_flight(1);
     let cancel = Cancel::default();
