@@ -163,6 +163,7 @@ mod tests {
             latency: Percentiles { p50_ms: 1.0, p95_ms, p99_ms: p95_ms, max_ms: p95_ms },
             corrected: Percentiles::default(),
             failures: Vec::new(),
+            distribution: Vec::new(),
         }
     }
 

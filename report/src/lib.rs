@@ -10,6 +10,7 @@ pub mod digest;
 pub mod dsse;
 pub mod facts;
 mod finding;
+mod html;
 pub mod intoto;
 pub mod keys;
 pub mod lineage;
@@ -23,6 +24,7 @@ pub mod untrusted;
 pub mod verify;
 
 pub use finding::{AdvisoryRef, Finding, Location, Severity, Waived};
+pub use html::render_html;
 pub use report::{
     AcceptanceReport, AssetSummary, LoadMode, REPORT_SCHEMA, Rejudgement, RulesIdentity, SbomSummary, ScanOptions,
     SignatureStatus, StageRecord, StageStatus, Subject, SubjectKind, Tool, Verdict,

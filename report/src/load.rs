@@ -64,6 +64,23 @@ pub struct Measurement {
     /// Failures by kind (`HTTP 500`, `connection refused`, …), sorted by kind.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<FailureCount>,
+    /// The latency distribution of successful requests as measured, at [`DISTRIBUTION_PERCENTILES`] (the
+    /// percentile plot of `report.html`); empty when nothing succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distribution: Vec<LatencyPoint>,
+}
+
+/// The percentiles [`Measurement::distribution`] is taken at: denser towards the tail, where budgets live.
+pub const DISTRIBUTION_PERCENTILES: [f64; 12] =
+    [0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.9, 100.0];
+
+/// One point of a latency distribution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LatencyPoint {
+    /// The percentile, 0–100.
+    pub percentile: f64,
+    /// Milliseconds.
+    pub ms: f64,
 }
 
 /// Latency percentiles in milliseconds.

@@ -27,8 +27,8 @@ pub use claim::ClaimedAsset;
 pub use config::{ScanConfig, Signer};
 pub use judgement::{EVIDENCE_SCHEMA, Evidence, Judgement, judge};
 pub use output::{
-    DSSE_FILE, EVIDENCE_FILE, FACTS_FILE, LOAD_FILE, REPORT_FILE, ReportFiles, SARIF_FILE, SBOM_FILE, SUMMARY_FILE,
-    report_files, report_folder, write_files, write_report,
+    DSSE_FILE, EVIDENCE_FILE, FACTS_FILE, HTML_FILE, LOAD_FILE, REPORT_FILE, ReportFiles, SARIF_FILE, SBOM_FILE,
+    SUMMARY_FILE, report_files, report_folder, write_files, write_report,
 };
 pub use run::{identify, refusal, scan};
 

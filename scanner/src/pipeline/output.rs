@@ -1,4 +1,4 @@
-//! The report directory: `report.json`, `summary.md`, the SARIF log, the SBOM, the facts and evidence, the
+//! The report directory: `report.json`, `summary.md`, `report.html`, the SARIF log, the SBOM, the facts and evidence, the
 //! load measurements and the signed statements, each written whole or not at all.
 
 use std::collections::BTreeMap;
@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use assay_report::{AcceptanceReport, render_summary};
+use assay_report::{AcceptanceReport, render_html, render_summary};
 use serde::Serialize;
 
 use super::{ScanError, ScanOutput};
@@ -15,6 +15,8 @@ use super::{ScanError, ScanOutput};
 pub const REPORT_FILE: &str = "report.json";
 /// File name of the report for people.
 pub const SUMMARY_FILE: &str = "summary.md";
+/// File name of the report as one self-contained web page.
+pub const HTML_FILE: &str = "report.html";
 /// File name of the SBOM in a report directory.
 pub const SBOM_FILE: &str = "sbom.cdx.json";
 /// File name of the facts the rules judged.
@@ -52,6 +54,7 @@ pub fn report_files(output: &ScanOutput) -> Result<ReportFiles, serde_json::Erro
     let mut files = ReportFiles::new();
     files.insert(REPORT_FILE.to_owned(), json(report)?);
     files.insert(SUMMARY_FILE.to_owned(), render_summary(report).into_bytes());
+    files.insert(HTML_FILE.to_owned(), render_html(report, output.facts.as_ref()).into_bytes());
     files.insert(SARIF_FILE.to_owned(), json(&assay_report::sarif::render_sarif(report))?);
     files.insert(EVIDENCE_FILE.to_owned(), json(&output.evidence)?);
     if let Some(sbom) = &output.sbom {

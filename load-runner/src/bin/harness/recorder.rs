@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use assay_report::load::{FailureCount, Measurement, Percentiles};
+use assay_report::load::{DISTRIBUTION_PERCENTILES, FailureCount, LatencyPoint, Measurement, Percentiles};
 use hdrhistogram::Histogram;
 
 use crate::users_clock::UsersClock;
@@ -150,6 +150,7 @@ fn measurement(name: &str, tally: &Tally, window: Duration) -> Measurement {
         throughput_rps: if seconds > 0.0 { tally.requests as f64 / seconds } else { 0.0 },
         latency: percentiles(&tally.raw),
         corrected: percentiles(&tally.corrected),
+        distribution: distribution(&tally.raw),
         failures: tally
             .failures
             .iter()
@@ -158,11 +159,25 @@ fn measurement(name: &str, tally: &Tally, window: Duration) -> Measurement {
     }
 }
 
+/// Milliseconds, rounded to the microsecond the histograms record.
+fn ms(micros: u64) -> f64 {
+    (micros as f64 / 1000.0 * 1000.0).round() / 1000.0
+}
+
+fn distribution(histogram: &Histogram<u64>) -> Vec<LatencyPoint> {
+    if histogram.is_empty() {
+        return Vec::new();
+    }
+    DISTRIBUTION_PERCENTILES
+        .iter()
+        .map(|&percentile| LatencyPoint { percentile, ms: ms(histogram.value_at_quantile(percentile / 100.0)) })
+        .collect()
+}
+
 fn percentiles(histogram: &Histogram<u64>) -> Percentiles {
     if histogram.is_empty() {
         return Percentiles::default();
     }
-    let ms = |micros: u64| (micros as f64 / 1000.0 * 1000.0).round() / 1000.0;
     Percentiles {
         p50_ms: ms(histogram.value_at_quantile(0.50)),
         p95_ms: ms(histogram.value_at_quantile(0.95)),
