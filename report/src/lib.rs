@@ -10,7 +10,7 @@ pub mod digest;
 pub mod dsse;
 pub mod facts;
 mod finding;
-mod html;
+pub mod html;
 pub mod intoto;
 pub mod keys;
 pub mod lineage;

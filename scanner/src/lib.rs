@@ -4,7 +4,9 @@
 
 pub mod asset;
 pub mod cache_dir;
+pub mod console;
 pub mod deps;
+pub mod http;
 pub mod intake;
 pub mod lineage;
 pub mod pipeline;

@@ -1,6 +1,7 @@
-//! `report.html` in a real browser (headless Chromium, Debian's `chromium`): the page of an accepted, a
-//! rejected and a load-tested asset shows its verdict, findings and plots; an asset whose every text field is
-//! markup gets a page where that markup is text and nothing of it runs. Screenshots are kept under
+//! `report.html` and `assay serve` in a real browser (headless Chromium, Debian's `chromium`): the page of an
+//! accepted, a rejected and a load-tested asset shows its verdict, findings and plots; an asset whose every
+//! text field is markup gets pages where that markup is text and nothing of it runs; the console lists,
+//! filters and shows stored submissions, as HTML and as JSON. Screenshots are kept under
 //! `target/screenshots/` for people to look at (CI keeps them as artefacts).
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
@@ -25,14 +26,18 @@ fn chromium() -> Option<PathBuf> {
     found
 }
 
-/// Runs headless Chromium on `page` (a file) with `extra` options; returns stdout.
+/// Runs headless Chromium on `page` (a file or a URL) with `extra` options; returns stdout.
 fn headless(browser: &Path, sandbox: &Sandbox, page: &Path, extra: &[&str]) -> String {
+    let target = page
+        .to_str()
+        .filter(|p| p.starts_with("http://"))
+        .map_or_else(|| format!("file://{}", page.display()), str::to_owned);
     let output = Command::new(browser)
         // Root in a container has no user namespace for Chromium's own sandbox; the page is ours to test.
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
         .arg(format!("--user-data-dir={}", sandbox.path("chromium-profile").display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(target)
         .output()
         .unwrap();
     assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -119,16 +124,7 @@ fn markup_in_every_field_is_shown_as_text_and_runs_nothing() {
     let shown = dom(&browser, &sandbox, &page);
     // Nothing ran: each payload would have renamed the page.
     assert_eq!(title(&shown), "Assay report: markup-injection 0.1.0 — REJECTED");
-    // Nothing was injected: a serialised DOM escapes `<` and `>` in text, so a payload inside a raw `<…>` is
-    // an element or attribute the page made of it ...
-    for (at, _) in shown.match_indices("pwned") {
-        let before = &shown[..at];
-        let in_tag = before.rfind('<') > before.rfind('>');
-        assert!(!in_tag, "a payload became markup: …{}…", &shown[before.rfind('<').unwrap_or(0)..at + 20]);
-    }
-    for element in ["<script", "<img", "<svg onload", "<b ", "<a href=\"javascript"] {
-        assert!(!shown.contains(element), "`{element}` is an element of the page");
-    }
+    no_payload_is_markup(&shown);
     // ... and every payload is there as text.
     for payload in ["pwned-description", "pwned-publisher", "pwned-summary", "pwned-link", "pwned-env", "pwned-attr"] {
         assert!(shown.contains(payload), "{payload} is shown");
@@ -137,4 +133,158 @@ fn markup_in_every_field_is_shown_as_text_and_runs_nothing() {
     // The repository is not a `javascript:` link.
     assert!(!shown.contains("Repository: <a"), "{shown}");
     screenshot(&browser, &sandbox, &page, "report-markup");
+}
+
+/// A serialised DOM escapes `<` and `>` in text, so a payload inside a raw `<…>` is an element or attribute
+/// the page made of it; none may be.
+fn no_payload_is_markup(shown: &str) {
+    for (at, _) in shown.match_indices("pwned") {
+        let before = &shown[..at];
+        let in_tag = before.rfind('<') > before.rfind('>');
+        assert!(!in_tag, "a payload became markup: …{}…", &shown[before.rfind('<').unwrap_or(0)..at + 20]);
+    }
+    for element in ["<script", "<img", "<svg onload", "<b ", "<a href=\"javascript"] {
+        assert!(!shown.contains(element), "`{element}` is an element of the page");
+    }
+}
+
+/// A directory store holding a scan of each `(id, asset)`, committed as a worker would.
+fn store_of(sandbox: &Sandbox, assets: &[(&str, PathBuf)]) -> PathBuf {
+    use assay_scanner::pipeline::{self, ScanConfig};
+    use assay_scanner::stages::audit::AdvisoryDatabase;
+    use assay_scanner::store::{self, NewSubmission, Store};
+    let db = AdvisoryDatabase::open(&support::synthetic_db()).unwrap();
+    let rules = assay_rules::RuleSet::builtin();
+    let mut config = ScanConfig::default();
+    config.dependencies.offline = true;
+    config.dependencies.cache_dir = sandbox.cache_dir();
+    let location = sandbox.path("store");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = Store::open(&location.display().to_string()).await.unwrap();
+        for (id, asset) in assets {
+            let output = pipeline::scan(asset, &db, &rules, &config, &mut ()).unwrap();
+            let files = pipeline::report_files(&output).unwrap();
+            let asset = output.report.asset.clone().unwrap();
+            let submission = NewSubmission {
+                id,
+                name: &asset.name,
+                version: &asset.version,
+                publisher: asset.publisher.as_deref(),
+                archive_sha256: &output.report.subject.sha256,
+            };
+            store.commit(&submission, &files, store::draft_for(&output.report, "scanned")).await.unwrap();
+        }
+    });
+    location
+}
+
+/// `assay serve` on a free loopback port, stopped on drop.
+struct Console {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Console {
+    fn start(sandbox: &Sandbox, store: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = sandbox
+            .assay()
+            .args(["serve", "--addr", "127.0.0.1:0", "--store"])
+            .arg(store)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        let address = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
+        Self { child, address }
+    }
+
+    fn url(&self, path: &str) -> PathBuf {
+        PathBuf::from(format!("http://{}{path}", self.address))
+    }
+
+    /// A raw HTTP/1.1 GET: the status line, the headers (lower-cased) and the body.
+    fn get(&self, path: &str, accept: &str) -> (String, String, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nhost: console\r\naccept: {accept}\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+        (status.to_owned(), headers.to_lowercase(), body.to_owned())
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_console_lists_filters_and_shows_stored_submissions_safely() {
+    let Some(browser) = chromium() else { return };
+    let sandbox = Sandbox::new();
+    let store = store_of(
+        &sandbox,
+        &[
+            ("echo-1", fixture("connectors/echo")),
+            ("vuln-1", fixture("connectors/vulnerable")),
+            ("markup-1", fixture("connectors/markup-injection")),
+        ],
+    );
+    let console = Console::start(&sandbox, &store);
+
+    let listing = dom(&browser, &sandbox, &console.url("/"));
+    assert_eq!(title(&listing), "Assay: judged submissions");
+    assert!(listing.contains("3 of 3 submissions"), "{listing}");
+    for id in ["echo-1", "vuln-1", "markup-1"] {
+        assert!(listing.contains(&format!("href=\"/submissions/{id}\"")), "{id} is listed");
+    }
+    no_payload_is_markup(&listing);
+    screenshot(&browser, &sandbox, &console.url("/"), "console-list");
+    let rejected = dom(&browser, &sandbox, &console.url("/?verdict=rejected"));
+    assert!(rejected.contains("2 of 3 submissions") && !rejected.contains("/submissions/echo-1"), "{rejected}");
+    let components = dom(&browser, &sandbox, &console.url("/?kind=component"));
+    assert!(components.contains("1 of 3 submissions") && components.contains("/submissions/vuln-1"));
+    let env_users = dom(&browser, &sandbox, &console.url("/?capability=env"));
+    assert!(env_users.contains("/submissions/markup-1") && !env_users.contains("/submissions/vuln-1"));
+
+    let page = dom(&browser, &sandbox, &console.url("/submissions/markup-1"));
+    assert_eq!(title(&page), "Assay report: markup-injection 0.1.0 — REJECTED");
+    assert!(page.contains("Verdict history") && page.contains("scanned"), "{page}");
+    no_payload_is_markup(&page);
+    screenshot(&browser, &sandbox, &console.url("/submissions/markup-1"), "console-submission");
+
+    // JSON at the same paths; files with their types; strict headers everywhere; nothing outside the store.
+    let (status, headers, body) = console.get("/", "application/json");
+    assert!(status.contains("200") && headers.contains("content-type: application/json"), "{status} {headers}");
+    let rows: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    let (_, _, body) = console.get("/submissions/vuln-1", "application/json");
+    let submission: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(submission["report"]["verdict"], "rejected");
+    assert_eq!(submission["history"][0]["revision"], 0);
+    let (status, headers, _) = console.get("/submissions/vuln-1/report.html", "*/*");
+    assert!(status.contains("200") && headers.contains("content-type: text/html"), "{headers}");
+    assert!(
+        headers.contains("content-security-policy: default-src 'none'")
+            && headers.contains("x-content-type-options: nosniff")
+    );
+    let (status, _, _) = console.get("/submissions/vuln-1/sbom.cdx.json", "*/*");
+    assert!(status.contains("200"));
+    for missing in [
+        "/submissions/vuln-1/..%2f..%2f.by-id%2fvuln-1",
+        "/submissions/..%2fvuln-1",
+        "/submissions/nobody",
+        "/etc/passwd",
+    ] {
+        let (status, _, _) = console.get(missing, "*/*");
+        assert!(status.contains("404"), "{missing}: {status}");
+    }
 }

@@ -401,13 +401,14 @@ fn metrics_count_scans_by_verdict() {
     let scrape = || {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(&address).unwrap();
-        stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).unwrap();
         text
     };
     let text = scrape();
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("content-type: application/openmetrics-text"), "{text}");
     for line in [
         "assay_scans_total{verdict=\"accepted\"} 1",
         "assay_scans_in_flight 0",

@@ -6,6 +6,7 @@
 //! submission controls is text, in elements and in attributes alike); plots are `plot` (plotters' SVG
 //! backend). The page loads nothing, runs no script and forbids both in its Content-Security-Policy.
 
+mod console;
 mod plot;
 mod view;
 
@@ -14,6 +15,7 @@ use askama::Template;
 use crate::AcceptanceReport;
 use crate::facts::Facts;
 
+pub use console::{HistoryRow, ListingFilters, ListingRow, render_listing, render_submission};
 pub use view::Page;
 
 /// The page of `report`; `facts` (when the asset was readable) adds the declared and observed capabilities

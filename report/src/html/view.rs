@@ -30,6 +30,7 @@ pub struct Page {
     signed: Option<(String, String)>,
     verify_command: String,
     judged_by: Vec<(&'static str, String)>,
+    history: Vec<super::console::HistoryRow>,
 }
 
 struct FindingGroup {
@@ -160,7 +161,14 @@ impl Page {
                 report.subject.sha256
             ),
             judged_by: judged_by(report),
+            history: Vec::new(),
         }
+    }
+
+    /// The same page with the submission's verdict history (`assay serve`).
+    pub fn with_history(mut self, history: Vec<super::console::HistoryRow>) -> Self {
+        self.history = history;
+        self
     }
 }
 

@@ -13,6 +13,7 @@ mod rules;
 mod rules_test;
 mod sbom;
 mod scan;
+mod serve;
 mod store;
 mod submit;
 mod verify;
@@ -68,6 +69,8 @@ enum Command {
     Store(store::StoreCommand),
     /// Show what changed between two releases of an asset: contract, dependencies, performance, metadata.
     Diff(diff::DiffArgs),
+    /// Serve a read-only web console over a report store: submissions, report pages, verdict history.
+    Serve(serve::ServeArgs),
     /// Judge stored verdicts again (a newer advisory database or rule set); record, sign and publish changes.
     Rejudge(rejudge::RejudgeArgs),
 }
@@ -126,6 +129,7 @@ pub fn run() -> ExitCode {
         Command::Store(command) => store::run(command),
         Command::Rejudge(args) => rejudge::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     if let Err(err) = &result {
         match err.downcast_ref::<diagnostics::InvalidRuleSet>() {

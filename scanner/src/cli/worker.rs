@@ -149,7 +149,7 @@ pub(super) fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         if let Some(addr) = args.metrics {
             let listener =
                 tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-            tokio::spawn(worker::metrics::serve(listener, Arc::clone(&metrics), Default::default()));
+            tokio::spawn(worker::metrics::serve(listener, Arc::clone(&metrics)));
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {

@@ -1,45 +1,100 @@
-//! Prometheus metrics of a worker, served as text on `--metrics ADDR` at `/metrics`.
+//! Prometheus metrics of a worker, built with the Prometheus project's Rust client (`prometheus-client`) and
+//! served at `/metrics` on `--metrics ADDR` by the bounded server of `crate::http` (OpenMetrics text).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use assay_report::{AcceptanceReport, Verdict};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
 use tokio::net::TcpListener;
+
+use crate::http::{self, Limits};
 
 /// Upper bounds (seconds) of the stage-duration histogram buckets.
 const BUCKETS: [f64; 11] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// The content type of the OpenMetrics text the client writes.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabel {
+    verdict: &'static str,
 }
 
-/// Counters and gauges of one worker process.
-#[derive(Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabel {
+    stage: String,
+}
+
+fn stage_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// Counters, gauges and histograms of one worker process.
 pub struct Metrics {
-    accepted: AtomicU64,
-    rejected: AtomicU64,
-    needs_review: AtomicU64,
-    in_flight: AtomicI64,
-    redeliveries: AtomicU64,
-    dead_lettered: AtomicU64,
-    reconnects: AtomicU64,
-    republished: AtomicU64,
-    retried: AtomicU64,
-    rejudged: AtomicU64,
-    stages: Mutex<BTreeMap<String, Histogram>>,
+    registry: Registry,
+    scans: Family<VerdictLabel, Counter>,
+    in_flight: Gauge,
+    redeliveries: Counter,
+    dead_lettered: Counter,
+    reconnects: Counter,
+    republished: Counter,
+    retried: Counter,
+    rejudged: Counter,
+    stages: Family<StageLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let scans = Family::<VerdictLabel, Counter>::default();
+        // Counters are registered without `_total`: the client adds it, so the names stay `assay_*_total`.
+        registry.register("assay_scans", "Scans finished, by verdict", scans.clone());
+        for verdict in [Verdict::Accepted, Verdict::Rejected, Verdict::NeedsReview] {
+            // Every verdict is exposed from the start, at 0.
+            let _ = scans.get_or_create(&VerdictLabel { verdict: verdict.as_str() });
+        }
+        let in_flight = Gauge::default();
+        registry.register("assay_scans_in_flight", "Scans running now", in_flight.clone());
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let redeliveries = counter("assay_redeliveries", "Submissions received again (redelivered by the broker)");
+        let dead_lettered = counter("assay_dead_lettered", "Submissions sent to the dead-letter queue");
+        let reconnects = counter("assay_reconnects", "Connections to the broker re-established");
+        let republished = counter("assay_republished", "Stored reports published again instead of rescanning");
+        let retried = counter("assay_retried", "Submissions returned to the queue after a retryable failure");
+        let rejudged = counter("assay_rejudged", "Stored verdicts changed by a re-judgement");
+        let stages = Family::<StageLabel, Histogram, fn() -> Histogram>::new_with_constructor(stage_histogram);
+        registry.register("assay_stage_duration_seconds", "Time spent per pipeline stage", stages.clone());
+        Self {
+            registry,
+            scans,
+            in_flight,
+            redeliveries,
+            dead_lettered,
+            reconnects,
+            republished,
+            retried,
+            rejudged,
+            stages,
+        }
+    }
 }
 
 macro_rules! counter {
     ($($name:ident),*) => {$(
         #[doc = concat!("Adds one to `", stringify!($name), "`.")]
         pub fn $name(&self) {
-            self.$name.fetch_add(1, Ordering::Relaxed);
+            self.$name.inc();
         }
     )*};
 }
@@ -49,156 +104,83 @@ impl Metrics {
 
     /// A scan started (+1) or ended (-1).
     pub fn in_flight(&self, delta: i64) {
-        self.in_flight.fetch_add(delta, Ordering::Relaxed);
+        self.in_flight.inc_by(delta);
     }
 
     /// Records a finished scan: its verdict and each stage's duration.
     pub fn scanned(&self, report: &AcceptanceReport) {
-        let counter = match report.verdict {
-            Verdict::Accepted => &self.accepted,
-            Verdict::Rejected => &self.rejected,
-            Verdict::NeedsReview => &self.needs_review,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let Ok(mut stages) = self.stages.lock() else { return };
+        self.scans.get_or_create(&VerdictLabel { verdict: report.verdict.as_str() }).inc();
         for stage in &report.stages {
+            // Milliseconds of a stage fit an f64 exactly.
+            #[allow(clippy::cast_precision_loss)]
             let seconds = stage.duration_ms as f64 / 1000.0;
-            let histogram = stages.entry(stage.name.clone()).or_default();
-            for (bucket, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
-                if seconds <= bound {
-                    *bucket += 1;
-                }
-            }
-            histogram.count += 1;
-            histogram.sum += seconds;
+            self.stages.get_or_create(&StageLabel { stage: stage.name.clone() }).observe(seconds);
         }
     }
 
-    /// The Prometheus text exposition.
+    /// The exposition (OpenMetrics text).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# HELP assay_scans_total Scans finished, by verdict.\n# TYPE assay_scans_total counter");
-        for (verdict, counter) in
-            [("accepted", &self.accepted), ("rejected", &self.rejected), ("needs-review", &self.needs_review)]
-        {
-            let _ = writeln!(out, "assay_scans_total{{verdict=\"{verdict}\"}} {}", load(counter));
-        }
-        let _ = writeln!(out, "# HELP assay_scans_in_flight Scans running now.\n# TYPE assay_scans_in_flight gauge");
-        let _ = writeln!(out, "assay_scans_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        for (name, help, counter) in [
-            ("assay_redeliveries_total", "Submissions received again (redelivered by the broker).", &self.redeliveries),
-            ("assay_dead_lettered_total", "Submissions sent to the dead-letter queue.", &self.dead_lettered),
-            ("assay_reconnects_total", "Connections to the broker re-established.", &self.reconnects),
-            ("assay_republished_total", "Stored reports published again instead of rescanning.", &self.republished),
-            ("assay_retried_total", "Submissions returned to the queue after a retryable failure.", &self.retried),
-            ("assay_rejudged_total", "Stored verdicts changed by a re-judgement.", &self.rejudged),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", load(counter));
-        }
-        let _ = writeln!(
-            out,
-            "# HELP assay_stage_duration_seconds Time spent per pipeline stage.\n# TYPE assay_stage_duration_seconds histogram"
-        );
-        if let Ok(stages) = self.stages.lock() {
-            for (stage, histogram) in stages.iter() {
-                for (count, bound) in histogram.counts.iter().zip(BUCKETS) {
-                    let _ = writeln!(
-                        out,
-                        "assay_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"{bound}\"}} {count}"
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "assay_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {}",
-                    histogram.count
-                );
-                let _ = writeln!(out, "assay_stage_duration_seconds_sum{{stage=\"{stage}\"}} {}", histogram.sum);
-                let _ = writeln!(out, "assay_stage_duration_seconds_count{{stage=\"{stage}\"}} {}", histogram.count);
-            }
-        }
+        // Encoding into a String fails only if a metric's own encoder does; the client's do not.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
 }
 
-/// Bounds of the metrics endpoint: a client that connects and says nothing, or many of them, must not pin
-/// a worker's memory or tasks.
-#[derive(Clone, Copy, Debug)]
-pub struct ServeLimits {
-    /// Connections served at once; more are closed on accept.
-    pub connections: usize,
-    /// Time to send the request and to take the answer.
-    pub timeout: std::time::Duration,
-}
-
-impl Default for ServeLimits {
-    fn default() -> Self {
-        Self { connections: 16, timeout: std::time::Duration::from_secs(5) }
+/// The bounds of the metrics endpoint: a scraper needs little, and a flood must not pin a worker.
+pub fn limits() -> Limits {
+    Limits {
+        max_connections: 16,
+        header_timeout: std::time::Duration::from_secs(5),
+        connection_timeout: std::time::Duration::from_secs(10),
+        ..Limits::default()
     }
 }
 
 /// Serves `GET /metrics` on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>, limits: ServeLimits) {
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.connections));
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
-        // Over the cap the connection is dropped at once: scrapers retry, floods do not accumulate.
-        let Ok(slot) = std::sync::Arc::clone(&slots).try_acquire_owned() else { continue };
-        let metrics = std::sync::Arc::clone(&metrics);
-        tokio::spawn(async move {
-            let _slot = slot;
-            // A request line and headers fit in 4 KiB; nothing else is read.
-            let mut request = vec![0u8; 4096];
-            let Ok(Ok(n)) = tokio::time::timeout(limits.timeout, stream.read(&mut request)).await else { return };
-            let request = String::from_utf8_lossy(&request[..n]);
-            let response = if request.starts_with("GET /metrics ") {
-                let body = metrics.render();
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
-            };
-            let _ = tokio::time::timeout(limits.timeout, stream.write_all(response.as_bytes())).await;
-        });
-    }
+pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
+    let router = Router::new().route(
+        "/metrics",
+        get(move || {
+            let body = metrics.render();
+            async move { ([(header::CONTENT_TYPE, OPENMETRICS)], body) }
+        }),
+    );
+    http::serve(listener, http::hardened(router), limits()).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    /// Reads until the server closes the connection (0 bytes), failing after `within`.
-    async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
-        let mut buffer = [0u8; 64];
-        matches!(tokio::time::timeout(within, stream.read(&mut buffer)).await, Ok(Ok(0) | Err(_)))
-    }
+    use assay_report::{StageRecord, StageStatus};
 
     #[test]
-    fn silent_clients_are_dropped_and_connections_are_capped() {
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
-        runtime.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-            let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-            let limits = ServeLimits { connections: 2, timeout: Duration::from_millis(200) };
-            tokio::spawn(serve(listener, std::sync::Arc::new(Metrics::default()), limits));
-            let connect = || tokio::net::TcpStream::connect(address);
-            let (mut first, mut second) =
-                (connect().await.unwrap_or_else(|e| panic!("{e}")), connect().await.unwrap_or_else(|e| panic!("{e}")));
-            // Both slots are held by silent clients: a third is closed without being served.
-            let mut third = connect().await.unwrap_or_else(|e| panic!("{e}"));
-            assert!(closed_within(&mut third, Duration::from_secs(5)).await, "over the cap, closed at once");
-            // The silent ones are dropped at the read timeout, and their slots serve again.
-            assert!(closed_within(&mut first, Duration::from_secs(5)).await);
-            assert!(closed_within(&mut second, Duration::from_secs(5)).await);
-            let mut client = connect().await.unwrap_or_else(|e| panic!("{e}"));
-            client.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").await.unwrap_or_else(|e| panic!("{e}"));
-            let mut answer = Vec::new();
-            let _ = client.read_to_end(&mut answer).await;
-            assert!(String::from_utf8_lossy(&answer).contains("assay_scans_total"));
-        });
+    fn the_exposition_keeps_the_metric_names() {
+        let metrics = Metrics::default();
+        let mut report: AcceptanceReport = serde_json::from_value(serde_json::json!({
+            "schema": assay_report::REPORT_SCHEMA, "report_id": "r", "tool": {"name": "assay", "version": "0"},
+            "subject": {"name": "a.crate", "kind": "crate", "sha256": "00", "size": 1},
+            "options": {"load": "skipped-by-request", "max_db_age_days": 90},
+            "rules": {"uri": "urn:test", "sha256": "11"}, "stages": [], "findings": [], "verdict": "accepted",
+            "started_at": "2026-12-05T00:00:00Z", "finished_at": "2026-12-05T00:00:01Z"
+        }))
+        .unwrap_or_else(|err| panic!("{err}"));
+        report.stages.push(StageRecord { name: "intake".into(), status: StageStatus::Ok, duration_ms: 3, note: None });
+        metrics.scanned(&report);
+        metrics.in_flight(1);
+        metrics.dead_lettered();
+        let text = metrics.render();
+        for line in [
+            "assay_scans_total{verdict=\"accepted\"} 1",
+            "assay_scans_total{verdict=\"rejected\"} 0",
+            "assay_scans_in_flight 1",
+            "assay_dead_lettered_total 1",
+            "assay_rejudged_total 0",
+            "assay_stage_duration_seconds_bucket{le=\"0.005\",stage=\"intake\"} 1",
+            "assay_stage_duration_seconds_count{stage=\"intake\"} 1",
+            "# EOF",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
     }
 }
