@@ -150,6 +150,13 @@ fn no_payload_is_markup(shown: &str) {
 
 /// A directory store holding a scan of each `(id, asset)`, committed as a worker would.
 fn store_of(sandbox: &Sandbox, assets: &[(&str, PathBuf)]) -> PathBuf {
+    let location = sandbox.path("store");
+    commit_scans(sandbox, &location.display().to_string(), assets);
+    location
+}
+
+/// Scans each `(id, asset)` and commits it to the store at `location`, as a worker would.
+fn commit_scans(sandbox: &Sandbox, location: &str, assets: &[(&str, PathBuf)]) {
     use assay_scanner::pipeline::{self, ScanConfig};
     use assay_scanner::stages::audit::AdvisoryDatabase;
     use assay_scanner::store::{self, NewSubmission, Store};
@@ -158,10 +165,9 @@ fn store_of(sandbox: &Sandbox, assets: &[(&str, PathBuf)]) -> PathBuf {
     let mut config = ScanConfig::default();
     config.dependencies.offline = true;
     config.dependencies.cache_dir = sandbox.cache_dir();
-    let location = sandbox.path("store");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let store = Store::open(&location.display().to_string()).await.unwrap();
+        let store = Store::open(location).await.unwrap();
         for (id, asset) in assets {
             let output = pipeline::scan(asset, &db, &rules, &config, &mut ()).unwrap();
             let files = pipeline::report_files(&output).unwrap();
@@ -176,7 +182,6 @@ fn store_of(sandbox: &Sandbox, assets: &[(&str, PathBuf)]) -> PathBuf {
             store.commit(&submission, &files, store::draft_for(&output.report, "scanned")).await.unwrap();
         }
     });
-    location
 }
 
 /// `assay serve` on a free loopback port, stopped on drop.
@@ -186,7 +191,7 @@ struct Console {
 }
 
 impl Console {
-    fn start(sandbox: &Sandbox, store: &Path) -> Self {
+    fn start(sandbox: &Sandbox, store: &std::ffi::OsStr) -> Self {
         use std::io::BufRead;
         let mut child = sandbox
             .assay()
@@ -238,7 +243,7 @@ fn the_console_lists_filters_and_shows_stored_submissions_safely() {
             ("markup-1", fixture("connectors/markup-injection")),
         ],
     );
-    let console = Console::start(&sandbox, &store);
+    let console = Console::start(&sandbox, store.as_os_str());
 
     let listing = dom(&browser, &sandbox, &console.url("/"));
     assert_eq!(title(&listing), "Assay: judged submissions");
@@ -287,4 +292,29 @@ fn the_console_lists_filters_and_shows_stored_submissions_safely() {
         let (status, _, _) = console.get(missing, "*/*");
         assert!(status.contains("404"), "{missing}: {status}");
     }
+}
+
+#[test]
+fn the_console_serves_a_postgres_store_the_same_way() {
+    if !support::postgres::available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let database = support::postgres::TestDatabase::create("console");
+    let url = database.url();
+    commit_scans(
+        &sandbox,
+        &url,
+        &[("echo-1", fixture("connectors/echo")), ("vuln-1", fixture("connectors/vulnerable"))],
+    );
+    let console = Console::start(&sandbox, std::ffi::OsStr::new(&url));
+    let (status, _, body) = console.get("/?verdict=rejected", "application/json");
+    assert!(status.contains("200"), "{status}");
+    let rows: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["submission_id"], "vuln-1");
+    assert_eq!(rows[0]["kind"], "component");
+    let (status, headers, body) = console.get("/submissions/echo-1", "text/html");
+    assert!(status.contains("200") && headers.contains("content-type: text/html"), "{headers}");
+    assert!(body.contains("<strong id=\"verdict\">ACCEPTED</strong>") && body.contains("Verdict history"));
 }
