@@ -108,9 +108,14 @@ pub struct FailureCount {
 /// Resources the service used, read from `/proc` inside the sandbox and the kernel's accounting.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServiceUsage {
-    /// Peak resident memory (`VmHWM`), bytes.
+    /// Peak resident memory of the whole service, bytes: the largest sum of `VmRSS` over all of its
+    /// processes at one sample (or, if larger, one process's own `VmHWM`). The `max-rss` budget judges it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// How the memory was counted: processes sampled every `sample_interval_ms`; the address-space rlimit of
+    /// the sandbox applies to each process on its own (there are no cgroups here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryAccounting>,
     /// User plus system CPU time, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_ms: Option<u64>,
@@ -123,6 +128,35 @@ pub struct ServiceUsage {
     /// The last lines the service wrote to stdout and stderr (bounded).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub log_tail: String,
+}
+
+/// How a service's memory was counted, and each process's own peak.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MemoryAccounting {
+    /// Milliseconds between samples of `/proc`.
+    pub sample_interval_ms: u64,
+    /// Most processes the service had at once.
+    pub peak_processes: u64,
+    /// Processes seen over the run.
+    pub processes_seen: u64,
+    /// The processes with the largest own peaks (`VmHWM`), largest first, at most [`MEMORY_PROCESSES_SHOWN`].
+    pub largest: Vec<ProcessPeak>,
+    /// In words, for the report: what was summed and what the sandbox's memory limit does and does not do.
+    pub note: String,
+}
+
+/// How many processes [`MemoryAccounting::largest`] lists.
+pub const MEMORY_PROCESSES_SHOWN: usize = 8;
+
+/// One process's own peak resident memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProcessPeak {
+    /// Its pid inside the sandbox.
+    pub pid: u32,
+    /// Its command name (`/proc/<pid>/comm`, which the service chooses).
+    pub command: String,
+    /// Its `VmHWM`, bytes.
+    pub peak_rss_bytes: u64,
 }
 
 /// One budget compared with what was measured.

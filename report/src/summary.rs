@@ -151,6 +151,9 @@ fn render_load(out: &mut String, load: &crate::load::LoadReport) {
         .map_or_else(|| "unknown".to_owned(), |b| format!("{:.1} MiB", b as f64 / 1048576.0));
     let cpu = load.service.cpu_ms.map_or_else(|| "unknown".to_owned(), |ms| format!("{ms} ms"));
     let _ = writeln!(out, "\nService: peak RSS {rss}, CPU {cpu}, at most {} tasks.", load.service.peak_tasks);
+    if let Some(memory) = &load.service.memory {
+        let _ = writeln!(out, "Memory: {}.", memory.note);
+    }
     if let Some(busy) = load.harness_busy_percent {
         let saturated = crate::load::HARNESS_SATURATED_BUSY_PERCENT;
         let _ = writeln!(

@@ -140,6 +140,27 @@ fn leaky_breaks_its_memory_budget() {
 }
 
 #[test]
+fn memory_held_by_child_processes_counts_against_the_budget() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "forking", &[])), 1);
+    let report = sandbox.report();
+    let findings = load_findings(&report);
+    assert!(has(&findings, "budget-exceeded", "> budget 96MiB"), "{findings:?}");
+    let service = &report["load"]["service"];
+    let memory = &service["memory"];
+    let total = service["peak_rss_bytes"].as_u64().unwrap();
+    let largest = memory["largest"][0]["peak_rss_bytes"].as_u64().unwrap();
+    assert!(total >= 3 * 80 * 1024 * 1024, "the three helpers are summed: {total}");
+    assert!(largest < 96 * 1024 * 1024, "no process breaks the budget alone: {largest}");
+    assert!(memory["peak_processes"].as_u64().unwrap() >= 4, "{memory}");
+    assert_eq!(memory["sample_interval_ms"], 50);
+    assert!(memory["note"].as_str().unwrap().contains("each process on its own"), "{memory}");
+}
+
+#[test]
 fn crashy_is_reported_as_crashed_under_load() {
     if !bubblewrap() {
         return;

@@ -76,6 +76,7 @@ struct LoadView {
     summary: String,
     scenarios: Vec<ScenarioView>,
     usage: String,
+    memory_note: String,
     budgets: Vec<BudgetRow>,
 }
 
@@ -357,8 +358,11 @@ fn load_view(load: &crate::load::LoadReport) -> LoadView {
         })
         .collect();
     let service = &load.service;
+    let processes = service.memory.as_ref().map_or_else(String::new, |memory| {
+        format!(" over {} processes at most at once ({} seen)", memory.peak_processes, memory.processes_seen)
+    });
     let usage = format!(
-        "peak memory {}, CPU {}, at most {} tasks{}",
+        "peak memory {}{processes}, CPU {}, at most {} tasks{}",
         service.peak_rss_bytes.map_or_else(|| "unknown".to_owned(), |b| crate::quantity::ByteSize(b).human()),
         service.cpu_ms.map_or_else(|| "unknown".to_owned(), |ms| format!("{ms} ms")),
         service.peak_tasks,
@@ -368,6 +372,7 @@ fn load_view(load: &crate::load::LoadReport) -> LoadView {
         summary,
         scenarios,
         usage,
+        memory_note: service.memory.as_ref().map(|memory| memory.note.clone()).unwrap_or_default(),
         budgets: load
             .budgets
             .iter()

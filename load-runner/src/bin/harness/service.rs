@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use assay_load_runner::plan::{ServiceExit, ServiceLaunch};
 use assay_load_runner::proc_status::memory_kib;
 use assay_load_runner::sandbox::bounded::{keep_tail, kill_group, tail_lines};
-use assay_report::load::ServiceUsage;
+use assay_report::load::{MEMORY_PROCESSES_SHOWN, MemoryAccounting, ProcessPeak, ServiceUsage};
 
 use crate::recorder::Recorder;
 
@@ -26,9 +26,13 @@ const LOG_TAIL: u64 = 16 * 1024;
 /// Peaks seen so far, written by the sampler.
 #[derive(Default)]
 struct Peaks {
+    /// The largest sum of `VmRSS` over the service's processes at one sample.
     rss: AtomicU64,
     vm: AtomicU64,
     tasks: AtomicU64,
+    processes: AtomicU64,
+    /// Each process's own `VmHWM` (and command name), by pid.
+    own: Mutex<HashMap<u32, (String, u64)>>,
 }
 
 /// A running service.
@@ -132,9 +136,12 @@ impl Service {
             }
         }
         let non_zero = |value: u64| (value > 0).then_some(value);
+        let own = self.peaks.own.lock().map(|own| own.clone()).unwrap_or_default();
+        let largest_own = own.values().map(|(_, hwm)| *hwm).max().unwrap_or(0);
         Accounting {
             usage: ServiceUsage {
-                peak_rss_bytes: non_zero(self.peaks.rss.load(Ordering::SeqCst)),
+                peak_rss_bytes: non_zero(self.peaks.rss.load(Ordering::SeqCst).max(largest_own)),
+                memory: Some(memory_accounting(&own, self.peaks.processes.load(Ordering::SeqCst))),
                 cpu_ms: children_cpu_ms(),
                 peak_tasks: self.peaks.tasks.load(Ordering::SeqCst),
                 exited: None,
@@ -158,11 +165,19 @@ fn sample(
     recorder: &Recorder,
 ) {
     while !stop.load(Ordering::SeqCst) {
-        if let Some((rss, vm)) = memory(pid) {
-            peaks.rss.fetch_max(rss, Ordering::SeqCst);
+        if let Some((_, vm)) = memory(pid) {
             peaks.vm.fetch_max(vm, Ordering::SeqCst);
         }
-        peaks.tasks.fetch_max(service_tasks(pid), Ordering::SeqCst);
+        let processes = service_processes(pid);
+        peaks.tasks.fetch_max(processes.iter().map(|p| p.threads).sum(), Ordering::SeqCst);
+        peaks.rss.fetch_max(processes.iter().map(|p| p.rss).sum(), Ordering::SeqCst);
+        peaks.processes.fetch_max(processes.len() as u64, Ordering::SeqCst);
+        if let Ok(mut own) = peaks.own.lock() {
+            for process in processes {
+                let entry = own.entry(process.pid).or_insert_with(|| (process.command.clone(), 0));
+                entry.1 = entry.1.max(process.hwm);
+            }
+        }
         let status = child.lock().ok().and_then(|mut child| child.try_wait().ok().flatten());
         if let Some(status) = status {
             if let Ok(mut exit) = exit.lock() {
@@ -189,11 +204,44 @@ fn memory(pid: u32) -> Option<(u64, u64)> {
     Some((memory_kib(&process, "VmHWM")? * 1024, memory_kib(&process, "VmPeak")? * 1024))
 }
 
-/// Tasks (threads of every process) of the service: every process of its uid when it runs as a uid of its own
-/// (a double fork cannot hide a process from that count, nor from the kernel's limit), else the tree rooted
-/// at `root`.
-fn service_tasks(root: u32) -> u64 {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+/// What one sample saw of one process of the service.
+struct ProcessSample {
+    pid: u32,
+    command: String,
+    threads: u64,
+    /// `VmRSS` now, bytes.
+    rss: u64,
+    /// `VmHWM` so far, bytes.
+    hwm: u64,
+}
+
+/// How the memory was counted, for the report.
+fn memory_accounting(own: &HashMap<u32, (String, u64)>, peak_processes: u64) -> MemoryAccounting {
+    let mut largest: Vec<ProcessPeak> = own
+        .iter()
+        .map(|(pid, (command, hwm))| ProcessPeak { pid: *pid, command: command.clone(), peak_rss_bytes: *hwm })
+        .collect();
+    largest.sort_by(|a, b| b.peak_rss_bytes.cmp(&a.peak_rss_bytes).then(a.pid.cmp(&b.pid)));
+    largest.truncate(MEMORY_PROCESSES_SHOWN);
+    let interval = u64::try_from(SAMPLE_EVERY.as_millis()).unwrap_or(u64::MAX);
+    MemoryAccounting {
+        sample_interval_ms: interval,
+        peak_processes,
+        processes_seen: own.len() as u64,
+        largest,
+        note: format!(
+            "peak memory is the largest sum of resident memory over every process of the service, sampled every \
+             {interval} ms (a spike shorter than that between samples can be missed; each process's own peak is \
+             exact); the sandbox's address-space limit applies to each process on its own, not to their sum \
+             (no cgroups here), so only the max-rss budget bounds the total"
+        ),
+    }
+}
+
+/// The service's processes: every process of its uid when it runs as a uid of its own (a double fork cannot
+/// hide a process from that count, nor from the kernel's limit), else the tree rooted at `root`.
+fn service_processes(root: u32) -> Vec<ProcessSample> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let uid_of = |status: &str| {
         status.lines().find_map(|line| line.strip_prefix("Uid:")?.split_whitespace().next()?.parse::<u32>().ok())
     };
@@ -201,40 +249,47 @@ fn service_tasks(root: u32) -> u64 {
     let own_uid = Some(rustix::process::getuid().as_raw());
     let by_uid = service_uid.filter(|uid| Some(*uid) != own_uid);
     let mut parents: HashMap<u32, u32> = HashMap::new();
-    let mut threads: HashMap<u32, u64> = HashMap::new();
-    let mut same_uid = 0;
+    let mut samples: Vec<(ProcessSample, bool)> = Vec::new();
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
         let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
         let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)?.trim().parse::<u64>().ok());
-        if let (Some(ppid), Some(count)) = (field("PPid:"), field("Threads:")) {
+        let kib = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        };
+        if let (Some(ppid), Some(threads)) = (field("PPid:"), field("Threads:")) {
             parents.insert(pid, u32::try_from(ppid).unwrap_or(0));
-            threads.insert(pid, count);
-            if by_uid.is_some() && uid_of(&status) == by_uid {
-                same_uid += count;
-            }
+            let command = status.lines().find_map(|line| line.strip_prefix("Name:")).unwrap_or_default().trim();
+            let sample = ProcessSample {
+                pid,
+                command: command.to_owned(),
+                threads,
+                rss: kib("VmRSS:").unwrap_or(0) * 1024,
+                hwm: kib("VmHWM:").unwrap_or(0) * 1024,
+            };
+            samples.push((sample, by_uid.is_some() && uid_of(&status) == by_uid));
         }
     }
-    if by_uid.is_some() {
-        return same_uid;
-    }
-    threads
-        .iter()
-        .filter(|(pid, _)| {
-            let mut current = **pid;
-            for _ in 0..64 {
-                if current == root {
-                    return true;
-                }
-                match parents.get(&current) {
-                    Some(&parent) if parent != 0 => current = parent,
-                    _ => return false,
-                }
+    let in_tree = |pid: u32| {
+        let mut current = pid;
+        for _ in 0..64 {
+            if current == root {
+                return true;
             }
-            false
-        })
-        .map(|(_, count)| count)
-        .sum()
+            match parents.get(&current) {
+                Some(&parent) if parent != 0 => current = parent,
+                _ => return false,
+            }
+        }
+        false
+    };
+    samples
+        .into_iter()
+        .filter(|(sample, same_uid)| if by_uid.is_some() { *same_uid } else { in_tree(sample.pid) })
+        .map(|(sample, _)| sample)
+        .collect()
 }
 
 /// CPU time of waited-for children (the kernel's rusage, as `/proc/self/stat` fields 16 and 17), in ms.
