@@ -9,6 +9,7 @@
 mod budget_check;
 pub mod build;
 pub mod cancel;
+pub mod host_lock;
 pub mod plan;
 pub mod proc_status;
 pub mod sandbox;

@@ -5,12 +5,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use assay_report::load::LoadReport;
+use assay_report::load::{LoadReport, MeasuredWindow};
 use assay_report::{Finding, codes};
 
 use crate::budget_check::{judge, startup_budget};
 use crate::build::{BuildRequest, Built, build};
 use crate::cancel::Cancel;
+use crate::host_lock::{self, Hold};
 use crate::plan::{HarnessPlan, HarnessResult, ServiceLaunch};
 use crate::sandbox::bounded::{run_bounded, tail_lines};
 use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxKind, SandboxUid};
@@ -29,6 +30,8 @@ pub struct LoadSettings {
     pub request_timeout: Duration,
     /// How long the service may take to become ready when no budget says (twice the startup budget otherwise).
     pub startup_timeout: Duration,
+    /// The host-wide measurement lock (see [`crate::host_lock`]); without one, windows are not isolated.
+    pub measurement_lock: Option<PathBuf>,
 }
 
 impl Default for LoadSettings {
@@ -38,6 +41,7 @@ impl Default for LoadSettings {
             service: Limits::service(),
             request_timeout: Duration::from_secs(10),
             startup_timeout: Duration::from_secs(30),
+            measurement_lock: None,
         }
     }
 }
@@ -114,6 +118,15 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         );
     }
     let uid = SandboxUid::allocate();
+    let lock = |hold| match &settings.measurement_lock {
+        Some(path) => host_lock::take(path, hold, request.cancel)
+            .map_err(|source| LoadError::Io { what: "taking the host's measurement lock", source })
+            .map(|taken| taken.map(Some)),
+        None => Ok(Some(None)),
+    };
+    let cancelled = || LoadOutcome { report: None, findings: Vec::new(), note: "cancelled".to_owned() };
+    // Builds may overlap one another, never another scan's measured window.
+    let Some(build_lock) = lock(Hold::Shared)? else { return Ok(cancelled()) };
     let build_clock = std::time::Instant::now();
     let built = build(
         sandbox,
@@ -128,6 +141,7 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         },
     )
     .map_err(|source| LoadError::Io { what: "building the service", source })?;
+    drop(build_lock);
     let build_seconds = build_clock.elapsed().as_secs_f64();
     let binary = match built {
         Built::Binary(binary) => binary,
@@ -193,9 +207,20 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         ro_binds,
         identity: Identity::Supervisor,
     };
+    // The measured window (start-up, then the load) runs alone on this host.
+    let Some(window_lock) = lock(Hold::Exclusive)? else { return Ok(cancelled()) };
+    let window_start = jiff::Timestamp::now();
     let finished =
         run_bounded(sandbox.command(&job), Some(plan_json), outer.wall_clock, outer.output.0, request.cancel)
             .map_err(|source| LoadError::Io { what: "starting the load harness", source })?;
+    let window = MeasuredWindow {
+        exclusive: window_lock.is_some(),
+        waited_ms: window_lock.as_ref().map_or(0, |lock| u64::try_from(lock.waited.as_millis()).unwrap_or(u64::MAX)),
+        started_at: format!("{window_start:.3}"),
+        ended_at: format!("{:.3}", jiff::Timestamp::now()),
+        load_average: host_lock::load_average(),
+    };
+    drop(window_lock);
     if finished.timed_out() {
         findings.push(Finding::new(
             &codes::SANDBOX_LIMIT,
@@ -217,7 +242,8 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
             });
         }
     };
-    let (report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
+    let (mut report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
+    report.window = Some(window);
     findings.extend(more);
     let note = format!(
         "built in {build_seconds:.1} s; {} requests in {:.1} s, {} users",
@@ -325,6 +351,7 @@ fn interpret(
         service,
         harness_busy_percent: result.users_busy_percent,
         budgets,
+        window: None,
     };
     (report, findings)
 }

@@ -41,6 +41,25 @@ pub struct LoadReport {
     pub harness_busy_percent: Option<f64>,
     /// Every budget check made, passed or not, overall first.
     pub budgets: Vec<BudgetCheck>,
+    /// When the measured window (start-up and load) ran and whether it had the host to itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<MeasuredWindow>,
+}
+
+/// The measured window of a load test.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MeasuredWindow {
+    /// Whether it held the host-wide measurement lock: no other scan's build or load ran on this host during it.
+    pub exclusive: bool,
+    /// Milliseconds it waited for the lock (other scans' builds and windows).
+    pub waited_ms: u64,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended (RFC 3339).
+    pub ended_at: String,
+    /// The host's 1, 5 and 15 minute load averages at its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<[f64; 3]>,
 }
 
 /// Requests of one scenario (or all of them) in the measured window.

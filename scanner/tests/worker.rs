@@ -628,3 +628,48 @@ fn the_last_delivery_of_a_failing_submission_is_judged_and_dead_lettered_with_it
     let published = broker::drain(&format!("{prefix}.reports.all"));
     assert_eq!(published.len(), 1);
 }
+
+#[test]
+fn measured_windows_of_concurrent_scans_do_not_overlap() {
+    if !broker::available() || !support::load_fixture::bubblewrap() {
+        return;
+    }
+    let _serial = broker::serial();
+    let sandbox = Sandbox::new();
+    let prefix = broker::prefix("windows");
+    let (key, _) = setup(&sandbox);
+    let store = sandbox.path("store").display().to_string();
+    let lock = sandbox.path("measurement.lock").display().to_string();
+    let worker = Worker::start_loading(&broker::WorkerSetup {
+        prefix: &prefix,
+        store: &store,
+        archive_root: &sandbox.path("in"),
+        home: &sandbox.path("in"),
+        db: &support::synthetic_db(),
+        key: &key,
+        log: sandbox.path("worker.log"),
+        extra: &["--concurrency", "2", "--measurement-lock", &lock],
+    });
+    let mut messages = Vec::new();
+    for (id, fixture_name) in [("window-fast", "fast"), ("window-slow", "slow")] {
+        let dir = support::load_fixture::assemble(fixture_name, &sandbox.path("fixtures"));
+        let name = format!("load-{fixture_name}");
+        let archive = sandbox.input(&format!("{id}.crate"), &hostile_archive::crate_of(&dir, &format!("{name}-0.1.0")));
+        messages.push(broker::submission(id, &archive, &name, "0.1.0", "assay-fixtures"));
+    }
+    broker::publish(&prefix, &messages);
+    broker::drain_until(&format!("{prefix}.reports.all"), 2, Duration::from_secs(300));
+    assert!(worker.terminate().success());
+    let window = |id: &str| {
+        let out = sandbox.path(&format!("got/{id}"));
+        let get = sandbox.assay().args(["store", "get", id, "--store", &store, "--out"]).arg(&out).output().unwrap();
+        assert_eq!(exit_code(&get), 0, "{}", String::from_utf8_lossy(&get.stderr));
+        let load: Value = serde_json::from_slice(&std::fs::read(out.join("load.json")).unwrap()).unwrap();
+        let window = load["window"].clone();
+        assert_eq!(window["exclusive"], true, "{window}");
+        let at = |field: &str| window[field].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        (at("started_at"), at("ended_at"))
+    };
+    let (fast, slow) = (window("window-fast"), window("window-slow"));
+    assert!(fast.1 <= slow.0 || slow.1 <= fast.0, "the windows overlap: fast {fast:?}, slow {slow:?}");
+}

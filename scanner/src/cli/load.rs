@@ -43,6 +43,11 @@ pub(super) struct LoadArgs {
     /// Wall-clock bound of the service's build.
     #[arg(long, value_name = "TIME", default_value_t = TimeSpan(Limits::build().wall_clock))]
     build_timeout: TimeSpan,
+    /// The host-wide measurement lock: builds take it shared, each measured window exclusively, so scans on
+    /// this machine (every thread and worker process using the same file) never measure during another's
+    /// build or load [default: measurement.lock in the cache dir].
+    #[arg(long, value_name = "FILE", env = "ASSAY_MEASUREMENT_LOCK", hide_env_values = true)]
+    measurement_lock: Option<PathBuf>,
 }
 
 impl LoadArgs {
@@ -63,6 +68,11 @@ impl LoadArgs {
                 ..defaults.service.clone()
             },
             build: Limits { wall_clock: self.build_timeout.0, ..defaults.build.clone() },
+            measurement_lock: Some(
+                self.measurement_lock
+                    .clone()
+                    .unwrap_or_else(|| assay_scanner::cache_dir::cache_root().join("measurement.lock")),
+            ),
             ..defaults
         };
         LoadSetup::prepare(self.sandbox, self.harness.clone(), settings)
