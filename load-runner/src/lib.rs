@@ -6,6 +6,7 @@
 //! response, and sends the next one; ramp-up (until every user runs) is excluded from the measurement.
 //! Latencies are recorded per request into HdrHistograms, raw and corrected for coordinated omission.
 
+pub mod binary;
 mod budget_check;
 pub mod build;
 pub mod cancel;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use assay_report::load::{LoadReport, MeasuredWindow};
 use assay_report::{Finding, codes};
 
+use crate::binary::{self, Toolchain};
 use crate::budget_check::{judge, startup_budget};
 use crate::build::{BuildRequest, Built, build};
 use crate::cancel::Cancel;
@@ -32,6 +33,8 @@ pub struct LoadSettings {
     pub startup_timeout: Duration,
     /// The host-wide measurement lock (see [`crate::host_lock`]); without one, windows are not isolated.
     pub measurement_lock: Option<PathBuf>,
+    /// The toolchain builds use, recorded with the measured binary.
+    pub toolchain: Toolchain,
 }
 
 impl Default for LoadSettings {
@@ -42,6 +45,7 @@ impl Default for LoadSettings {
             request_timeout: Duration::from_secs(10),
             startup_timeout: Duration::from_secs(30),
             measurement_lock: None,
+            toolchain: Toolchain::default(),
         }
     }
 }
@@ -244,6 +248,11 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
     };
     let (mut report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
     report.window = Some(window);
+    let built_at = request.scratch.join("target").join("release").join(&request.service.bin);
+    report.binary = match binary::describe(&built_at, &request.service.bin, &settings.toolchain) {
+        Ok(described) => Some(described),
+        Err(source) => return Err(LoadError::Io { what: "reading the measured binary", source }),
+    };
     findings.extend(more);
     let note = format!(
         "built in {build_seconds:.1} s; {} requests in {:.1} s, {} users",
@@ -351,6 +360,7 @@ fn interpret(
         service,
         harness_busy_percent: result.users_busy_percent,
         budgets,
+        binary: None,
         window: None,
     };
     (report, findings)

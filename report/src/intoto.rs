@@ -96,11 +96,19 @@ pub const DETAILED_REPORT_URI: &str = "report.dsse.json#1";
 
 /// Signs the report: returns `[VSA envelope, detailed report envelope]`, the content of `report.dsse.json`.
 pub fn attest(report: &AcceptanceReport, settings: &AttestationSettings, key: &SigningKey) -> Vec<Envelope> {
-    let subject = vec![ResourceDescriptor {
+    let mut subject = vec![ResourceDescriptor {
         name: Some(report.subject.name.clone()),
         uri: None,
         digest: BTreeMap::from([("sha256".to_owned(), report.subject.sha256.clone())]),
     }];
+    // The binary that ran under load is attested too: a marketplace can deploy exactly what was measured.
+    if let Some(binary) = report.load.as_ref().and_then(|load| load.binary.as_ref()) {
+        subject.push(ResourceDescriptor {
+            name: Some(binary.name.clone()),
+            uri: None,
+            digest: BTreeMap::from([("sha256".to_owned(), binary.sha256.clone())]),
+        });
+    }
     let detailed = Statement {
         statement_type: STATEMENT_TYPE.to_owned(),
         subject: subject.clone(),

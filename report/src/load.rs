@@ -41,9 +41,31 @@ pub struct LoadReport {
     pub harness_busy_percent: Option<f64>,
     /// Every budget check made, passed or not, overall first.
     pub budgets: Vec<BudgetCheck>,
+    /// The service binary that ran under load, so a marketplace can deploy exactly what was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<BuiltBinary>,
     /// When the measured window (start-up and load) ran and whether it had the host to itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<MeasuredWindow>,
+}
+
+/// The binary that was measured and how it was built.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BuiltBinary {
+    /// `bin/<target name>`: the second subject of the signed VSA.
+    pub name: String,
+    /// Its sha256.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `rustc -vV`'s release line of the toolchain that built it (`1.95.0 (…)`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+    /// The cargo profile (`release`).
+    pub profile: String,
+    /// The target triple it was built for, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// The measured window of a load test.

@@ -301,3 +301,42 @@ fn sandbox_none_is_stamped_into_the_report_and_needs_review() {
     assert_eq!(report["load"]["sandbox"], "none");
     assert!(has(&load_findings(&report), "sandbox-disabled", "without bubblewrap"));
 }
+
+#[test]
+fn the_signed_vsa_names_the_measured_binary_as_its_second_subject() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let keys = sandbox.assay().args(["keygen", "--out"]).arg(sandbox.path("keys")).output().unwrap();
+    assert_eq!(exit_code(&keys), 0);
+    let key = sandbox.path("keys/assay-signing.key").display().to_string();
+    assert_eq!(exit_code(&scan_fixture(&sandbox, "fast", &["--key", &key])), 0);
+    let report = sandbox.report();
+    let binary = &report["load"]["binary"];
+    assert_eq!(binary["name"], "bin/load-fast");
+    assert_eq!(binary["profile"], "release");
+    assert!(binary["toolchain"].as_str().is_some_and(|t| t.starts_with('1')), "{binary}");
+    let sha256 = binary["sha256"].as_str().unwrap();
+    assert_eq!(sha256.len(), 64);
+
+    let envelopes: Vec<assay_report::dsse::Envelope> =
+        serde_json::from_slice(&std::fs::read(sandbox.path("out/report.dsse.json")).unwrap()).unwrap();
+    let vsa: Value = serde_json::from_slice(&envelopes[0].payload_bytes().unwrap()).unwrap();
+    let subjects = vsa["subject"].as_array().unwrap();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert_eq!(subjects[0]["digest"]["sha256"], report["subject"]["sha256"]);
+    assert_eq!(subjects[1], serde_json::json!({"name": "bin/load-fast", "digest": {"sha256": sha256}}));
+
+    // A marketplace holding the binary verifies the report against it.
+    let verify = sandbox
+        .assay()
+        .arg("verify")
+        .arg(sandbox.path("out/report.dsse.json"))
+        .arg("--trust")
+        .arg(sandbox.path("keys/assay-signing.pub"))
+        .args(["--subject-sha256", sha256])
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&verify), 0, "{}", String::from_utf8_lossy(&verify.stderr));
+}

@@ -45,7 +45,9 @@ pub struct LoadEnvironment {
 
 impl LoadSetup {
     /// Prepares the stage: finds the harness and sets up the sandbox, or says why it cannot run.
-    pub fn prepare(kind: SandboxKind, harness: Option<PathBuf>, settings: LoadSettings) -> Self {
+    pub fn prepare(kind: SandboxKind, harness: Option<PathBuf>, mut settings: LoadSettings) -> Self {
+        // Once per process: the toolchain every sandboxed build of it uses, recorded with measured binaries.
+        settings.toolchain = assay_load_runner::binary::Toolchain::probe();
         let harness = match locate_harness(harness) {
             Ok(harness) => harness,
             Err(why) => return LoadSetup::Unavailable(why),
