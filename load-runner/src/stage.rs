@@ -249,11 +249,21 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
     let (mut report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
     report.window = Some(window);
     let built_at = request.scratch.join("target").join("release").join(&request.service.bin);
+    findings.extend(more);
+    // Only the build could make its output anything but a regular file (a link, a device): the asset's doing.
     report.binary = match binary::describe(&built_at, &request.service.bin, &settings.toolchain) {
         Ok(described) => Some(described),
-        Err(source) => return Err(LoadError::Io { what: "reading the measured binary", source }),
+        Err(err) => {
+            findings.push(
+                Finding::new(
+                    &codes::LOAD_BUILD_FAILED,
+                    format!("the measured binary cannot be attested: target/release/{}: {err}", request.service.bin),
+                )
+                .help("the build must leave the service binary as a regular file in the target directory"),
+            );
+            None
+        }
     };
-    findings.extend(more);
     let note = format!(
         "built in {build_seconds:.1} s; {} requests in {:.1} s, {} users",
         report.overall.requests,
