@@ -39,8 +39,10 @@ impl Toolchain {
 
 /// The measured binary `bin` at `path` (host path in the build's target directory), or why it cannot be read.
 pub fn describe(path: &Path, bin: &str, toolchain: &Toolchain) -> io::Result<BuiltBinary> {
-    // The build ran untrusted code with write access to the target directory: never follow a link there.
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    // The build ran untrusted code with write access to the target directory: never follow a link there, and
+    // never wait on a FIFO planted there (a blocking open would hang the worker until a writer came).
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(path, flags, Mode::empty())?;
     let mut file = File::from(fd);
     let metadata = file.metadata()?;
     if !metadata.is_file() || metadata.len() > MAX_BINARY_BYTES {
@@ -55,7 +57,7 @@ pub fn describe(path: &Path, bin: &str, toolchain: &Toolchain) -> io::Result<Bui
         }
         hasher.update(&buffer[..read]);
     }
-    let sha256: String = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    let sha256 = assay_report::digest::hex(&hasher.finalize());
     Ok(BuiltBinary {
         name: format!("bin/{bin}"),
         sha256,
@@ -81,6 +83,10 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink("/etc/passwd", &link).unwrap_or_else(|err| panic!("{err}"));
         assert!(describe(&link, "svc", &Toolchain::default()).is_err());
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert!(describe(&fifo, "svc", &Toolchain::default()).is_err(), "a FIFO is refused without waiting");
     }
 
     #[test]

@@ -86,8 +86,7 @@ async fn list(State(store): State<Arc<Store>>, headers: HeaderMap, Query(filters
         rows.push(row(entry, kind));
     }
     if wants_json(&headers) {
-        let json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
-        return axum::Json(json).into_response();
+        return axum::Json(rows).into_response();
     }
     let shown = ListingFilters { verdict: filters.verdict, kind: filters.kind, capability: filters.capability };
     html(render_listing(&rows, &shown, total))
@@ -104,13 +103,6 @@ fn row(entry: Listed, kind: &str) -> ListingRow {
         revision: entry.revision,
         at: entry.at,
     }
-}
-
-fn row_json(row: &ListingRow) -> serde_json::Value {
-    serde_json::json!({
-        "submission_id": row.submission_id, "name": row.name, "version": row.version,
-        "publisher": row.publisher, "kind": row.kind, "verdict": row.verdict, "revision": row.revision, "at": row.at,
-    })
 }
 
 fn facts_of(stored: &StoredReport) -> Option<Facts> {

@@ -7,8 +7,8 @@ use super::view::Page;
 use crate::AcceptanceReport;
 use crate::facts::Facts;
 
-/// One line of the list.
-#[derive(Clone, Debug)]
+/// One line of the list (also its JSON).
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct ListingRow {
     /// Submission id (safe alphabet: it is also the link).
     pub submission_id: String,
