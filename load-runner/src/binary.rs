@@ -65,6 +65,8 @@ pub fn describe(path: &Path, bin: &str, toolchain: &Toolchain) -> io::Result<Bui
         toolchain: toolchain.release.clone(),
         profile: "release".to_owned(),
         target: toolchain.host.clone(),
+        reproducible: None,
+        rebuilt_sha256: None,
     })
 }
 

@@ -37,6 +37,7 @@ pub fn judge(
     scenarios: &[Measurement],
     startup_ms: Option<f64>,
     peak_rss: Option<u64>,
+    capacity_rps: Option<f64>,
 ) -> (Vec<BudgetCheck>, Vec<Finding>) {
     let mut checks = Vec::new();
     latency_and_errors(&mut checks, "overall", &spec.budget, ceilings, overall);
@@ -66,6 +67,9 @@ pub fn judge(
         .iter()
         .filter(|check| !check.passed)
         .map(|check| {
+            if let Some(finding) = unmeasurable(check, capacity_rps) {
+                return finding;
+            }
             let relation = if check.metric == "min-rps" { "<" } else { ">" };
             let scope =
                 if check.scope == "overall" { "overall".to_owned() } else { format!("scenario `{}`", check.scope) };
@@ -78,6 +82,25 @@ pub fn judge(
         })
         .collect();
     (checks, findings)
+}
+
+/// `budget-unmeasurable` for a failed `min-rps` check whose limit is above what the harness can drive here:
+/// the run cannot tell whether the service meets it.
+fn unmeasurable(check: &BudgetCheck, capacity_rps: Option<f64>) -> Option<Finding> {
+    let capacity = capacity_rps?;
+    let limit: f64 = check.limit.strip_suffix(" rps")?.parse().ok()?;
+    (check.metric == "min-rps" && limit > capacity).then(|| {
+        let scope = if check.scope == "overall" { "overall".to_owned() } else { format!("scenario `{}`", check.scope) };
+        Finding::new(
+            &codes::BUDGET_UNMEASURABLE,
+            format!(
+                "{scope}: min-rps budget {} is above what the load harness can drive on this machine ({capacity:.0} rps \
+                 against a responder that answers at once); measured {}",
+                check.limit, check.measured
+            ),
+        )
+        .help("lower the min-rps budget to what this machine can measure, or have the verdict reviewed")
+    })
 }
 
 fn latency_and_errors(
@@ -171,7 +194,7 @@ mod tests {
     fn a_breach_names_the_measured_value_and_the_budget() {
         let spec = spec("{ p95 = \"20ms\" }");
         let m = measured(61.2, 100, 0);
-        let (checks, findings) = judge(&spec, &Budget::default(), &m, std::slice::from_ref(&m), None, None);
+        let (checks, findings) = judge(&spec, &Budget::default(), &m, std::slice::from_ref(&m), None, None, None);
         assert_eq!(checks.len(), 1);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].message, "overall: p95 61.2 ms > budget 20ms");
@@ -182,7 +205,7 @@ mod tests {
         let spec = spec("{ error-rate = \"5%\" }");
         let ceilings = Budget { error_rate: Some(Percent(1.0)), ..Budget::default() };
         let m = measured(1.0, 100, 3);
-        let (checks, findings) = judge(&spec, &ceilings, &m, &[], None, None);
+        let (checks, findings) = judge(&spec, &ceilings, &m, &[], None, None, None);
         assert_eq!(checks[0].source, "ceiling");
         assert!(findings[0].message.contains("error-rate 3.00% > budget 1%"), "{}", findings[0].message);
         assert!(findings[0].message.contains("ceiling"));
@@ -192,7 +215,7 @@ mod tests {
     fn memory_throughput_and_startup_are_checked_overall() {
         let spec = spec("{ max-rss = \"32MiB\", min-rps = 200, startup = \"1s\" }");
         let m = measured(1.0, 100, 0);
-        let (checks, findings) = judge(&spec, &Budget::default(), &m, &[], Some(1500.0), Some(64 << 20));
+        let (checks, findings) = judge(&spec, &Budget::default(), &m, &[], Some(1500.0), Some(64 << 20), None);
         let failed: Vec<_> = checks.iter().filter(|c| !c.passed).map(|c| c.metric.as_str()).collect();
         assert_eq!(failed, ["min-rps", "max-rss", "startup"]);
         assert_eq!(findings.len(), 3);
@@ -203,8 +226,20 @@ mod tests {
     fn no_requests_at_all_fails_the_error_budget() {
         let spec = spec("{ error-rate = \"1%\", p95 = \"10ms\" }");
         let m = measured(0.0, 0, 0);
-        let (checks, _) = judge(&spec, &Budget::default(), &m, &[], None, None);
+        let (checks, _) = judge(&spec, &Budget::default(), &m, &[], None, None, None);
         assert_eq!(checks.len(), 1, "no latency check without completed requests");
         assert!(!checks[0].passed);
+    }
+
+    #[test]
+    fn a_min_rps_budget_above_the_harness_capacity_is_unmeasurable_not_exceeded() {
+        let spec = spec("{ min-rps = 5000 }");
+        let m = measured(1.0, 1800, 0);
+        let (_, findings) = judge(&spec, &Budget::default(), &m, &[], None, None, Some(2500.0));
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].code, "budget-unmeasurable");
+        assert!(findings[0].message.contains("5000 rps") && findings[0].message.contains("2500 rps"));
+        let (_, findings) = judge(&spec, &Budget::default(), &m, &[], None, None, Some(9000.0));
+        assert_eq!(findings[0].code, "budget-exceeded", "within the harness's reach the service is judged");
     }
 }

@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 
 use assay_report::{Finding, codes};
 
+use std::os::unix::fs::DirBuilderExt;
+
+use assay_report::observed::ObservedBehaviour;
+
 use crate::cancel::Cancel;
+use crate::observe::{SYSTEM_WRITES, Scope, read_trace};
 use crate::sandbox::bounded::{Finished, run_bounded};
 use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxUid};
 
@@ -29,6 +34,15 @@ pub struct BuildRequest<'a> {
     pub uid: SandboxUid,
     /// Stops the build when raised.
     pub cancel: &'a Cancel,
+}
+
+/// A build and what it was seen doing.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    /// How it ended.
+    pub built: Built,
+    /// What the build did, when traced; the error says why tracing failed.
+    pub observed: Option<Result<ObservedBehaviour, String>>,
 }
 
 /// How a build ended.
@@ -73,8 +87,40 @@ fn toml_string(text: &str) -> String {
     quoted
 }
 
-/// Builds `bin` in release mode inside the sandbox, offline, from the vendor directory.
-pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<Built> {
+/// Where traces are written, inside the scratch directory: made by the host (mode 0700, owned by Assay's
+/// uid) before anything untrusted runs, so the payload's uid can neither enter nor replace it.
+pub const OBSERVE_DIR: &str = ".assay-observe";
+
+/// Programs a build may run besides the toolchain and its own build scripts: the C compiler driver and the
+/// binutils it calls (cc-rs, linking), by name under `/usr`, and the compiler's private directories.
+const BUILD_PROGRAMS: &[&str] = &[
+    "cc",
+    "c++",
+    "gcc",
+    "g++",
+    "gcc-*",
+    "g++-*",
+    "cpp",
+    "clang*",
+    "ld",
+    "ld.*",
+    "as",
+    "ar",
+    "ranlib",
+    "strip",
+    "nm",
+    "objcopy",
+    "pkg-config",
+    "pkgconf",
+    "x86_64-linux-gnu-*",
+    "aarch64-linux-gnu-*",
+    "/usr/lib/gcc",
+    "/usr/libexec/gcc",
+];
+
+/// Builds `bin` in release mode inside the sandbox, offline, from the vendor directory; traced when the
+/// sandbox has an observer.
+pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<BuildOutcome> {
     for name in IGNORED_CONFIG {
         let path = request.asset.join(name);
         if path.is_dir() {
@@ -90,6 +136,10 @@ pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<Built>
 
     let target = request.scratch.join("target");
     fs::create_dir_all(&target)?;
+    if sandbox.observer().is_some() {
+        let observe = request.scratch.join(OBSERVE_DIR);
+        fs::DirBuilder::new().mode(0o700).create(&observe)?;
+    }
     if sandbox.drops_privileges() {
         hand_over(request.asset, request.uid)?;
         hand_over(&target, request.uid)?;
@@ -103,9 +153,10 @@ pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<Built>
         .chain([vendor_inside.join(CONFIG_FILE).into_os_string(), "--manifest-path".into()])
         .chain([inside_manifest.into_os_string()])
         .collect();
-    let job = Job {
+    let cwd = sandbox.inside(request.scratch, request.asset);
+    let mut job = Job {
         scratch: request.scratch,
-        cwd: sandbox.inside(request.scratch, request.asset),
+        cwd: cwd.clone(),
         program: sandbox.cargo(),
         args,
         env: vec![
@@ -116,12 +167,57 @@ pub fn build(sandbox: &Sandbox, request: &BuildRequest<'_>) -> io::Result<Built>
         ro_binds: sandbox.vendor_binds(request.vendor),
         identity: Identity::Payload(request.uid),
     };
-    let built =
-        run_bounded(sandbox.command(&job), None, request.limits.wall_clock, request.limits.output.0, request.cancel)?;
-    if built.status.is_some_and(|status| status.success()) {
-        return Ok(Built::Binary(inside_target.join("release").join(request.bin)));
+    let trace = request.scratch.join(OBSERVE_DIR).join("build.trace");
+    if let Some(observer) = sandbox.observer() {
+        // strace as the supervisor, the build through the usual setpriv/prlimit chain after it.
+        let mut traced: Vec<std::ffi::OsString> =
+            observer.command(&sandbox.inside(request.scratch, &trace)).into_iter().map(Into::into).collect();
+        traced.extend(sandbox.payload_prefix(request.uid, request.limits).into_iter().map(Into::into));
+        traced.push(job.program.into_os_string());
+        traced.append(&mut job.args);
+        job.program = PathBuf::from(traced.remove(0));
+        job.args = traced;
+        job.identity = Identity::Supervisor;
     }
-    Ok(Built::Failed(Box::new(build_failure(&built, request.limits))))
+    let finished =
+        run_bounded(sandbox.command(&job), None, request.limits.wall_clock, request.limits.output.0, request.cancel)?;
+    let observed = sandbox.observer().map(|observer| {
+        let scope = Scope {
+            program: sandbox.cargo().display().to_string(),
+            cwd: cwd.display().to_string(),
+            reads: false,
+            quiet_reads: Vec::new(),
+            quiet_writes: SYSTEM_WRITES
+                .iter()
+                .map(|path| path.to_string())
+                .chain([inside_target.display().to_string(), "/tmp".to_owned()])
+                .chain([sandbox.home(request.scratch).display().to_string()])
+                .chain([request.scratch.join("cargo-home").display().to_string()])
+                .collect(),
+            quiet_programs: BUILD_PROGRAMS
+                .iter()
+                .map(|program| program.to_string())
+                .chain([sandbox.toolchain_path().display().to_string(), inside_target.display().to_string()])
+                .collect(),
+            own_ports: Vec::new(),
+        };
+        let phase = "the build: cargo, the compiler, build scripts and proc macros".to_owned();
+        read_trace(&trace, scope, phase, observer.mechanism())
+            .map(|mut observed| {
+                observed.not_observable = vec![
+                    "reads (a build reads sources and libraries everywhere; only writes are judged)".to_owned(),
+                    "environment variables read (no system call)".to_owned(),
+                ];
+                observed
+            })
+            .map_err(|err| format!("the build's trace is unreadable: {err}"))
+    });
+    let built = if finished.status.is_some_and(|status| status.success()) {
+        Built::Binary(inside_target.join("release").join(request.bin))
+    } else {
+        Built::Failed(Box::new(build_failure(&finished, request.limits)))
+    };
+    Ok(BuildOutcome { built, observed })
 }
 
 /// The finding for a failed build: the limit it hit, or the compiler's message.

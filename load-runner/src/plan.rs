@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use assay_report::load::{Measurement, ServiceUsage};
 
 use assay_report::contract::LoadSpec;
+use assay_report::observed::ObservedBehaviour;
+
+use crate::observe::Scope;
 
 /// Everything the harness needs, with paths as the sandbox sees them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -22,6 +25,27 @@ pub struct HarnessPlan {
     pub request_timeout_ms: u64,
     /// Bytes of the service's stdout and stderr kept for the log tail; more is counted and dropped.
     pub output_limit: u64,
+    /// When set, the service is first started under a tracer for its start-up and a few probe requests, then
+    /// stopped, and started again untraced for the measured run.
+    #[serde(default)]
+    pub observe: Option<ObservePlan>,
+}
+
+/// How to observe the service before it is measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ObservePlan {
+    /// The tracer's command prefix (strace … -o `trace` --), put before the service's own prefix.
+    pub tracer: Vec<String>,
+    /// The directory the trace is written in: created by the harness, mode 0700, before the service starts.
+    pub directory: String,
+    /// The trace file inside it.
+    pub trace: String,
+    /// What counts as an act.
+    pub scope: Scope,
+    /// How the acts are observed, in words.
+    pub mechanism: String,
+    /// Milliseconds to keep watching after the last probe (work a service starts in the background).
+    pub settle_ms: u64,
 }
 
 /// How to start the service inside the sandbox.
@@ -31,6 +55,9 @@ pub struct ServiceLaunch {
     pub prefix: Vec<String>,
     /// The built binary.
     pub program: String,
+    /// Its arguments (none for a service; the harness's own responder takes `--respond`).
+    #[serde(default)]
+    pub args: Vec<String>,
     /// Its working directory.
     pub cwd: String,
     /// Environment besides the port (PATH, HOME).
@@ -66,6 +93,12 @@ pub struct HarnessResult {
     /// limited the load. Absent when it could not be read (no request completed after the window).
     #[serde(default)]
     pub users_busy_percent: Option<f64>,
+    /// What the service did while observed; absent when it was not.
+    #[serde(default)]
+    pub observed: Option<ObservedBehaviour>,
+    /// Why observing failed, when it was asked for and failed.
+    #[serde(default)]
+    pub observe_error: Option<String>,
 }
 
 /// The service ended before the harness stopped it.

@@ -3,21 +3,28 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use assay_report::load::{LoadReport, MeasuredWindow};
+use assay_report::load::{HarnessCapacity, LoadReport, MeasuredWindow};
 use assay_report::{Finding, codes};
 
 use crate::binary::{self, Toolchain};
 use crate::budget_check::{judge, startup_budget};
-use crate::build::{BuildRequest, Built, build};
+use crate::build::{BuildRequest, Built, OBSERVE_DIR, build};
 use crate::cancel::Cancel;
+use crate::capacity;
+use crate::harness_job::{HarnessJob, answer};
 use crate::host_lock::{self, Hold};
-use crate::plan::{HarnessPlan, HarnessResult, ServiceLaunch};
-use crate::sandbox::bounded::{run_bounded, tail_lines};
-use crate::sandbox::{Identity, Job, Limits, Sandbox, SandboxKind, SandboxUid};
+use crate::observe::{SYSTEM_READS, SYSTEM_WRITES, Scope, judge_build, judge_service};
+use crate::pinning;
+use crate::plan::{HarnessPlan, HarnessResult, ObservePlan, ServiceLaunch};
+use crate::reproducible::Pristine;
+use crate::sandbox::bounded::tail_lines;
+use crate::sandbox::{Limits, Sandbox, SandboxKind, SandboxUid};
 use crate::saturation::saturation_finding;
-use assay_report::contract::{Budget, LoadSpec, Service};
+use assay_report::contract::{Budget, Capabilities, LoadSpec, Service};
+use assay_report::observed::ObservedBehaviour;
 use assay_report::quantity::ByteSize;
 
 /// Limits and bounds of a load run; [`LoadSettings::default`] documents the defaults.
@@ -35,6 +42,12 @@ pub struct LoadSettings {
     pub measurement_lock: Option<PathBuf>,
     /// The toolchain builds use, recorded with the measured binary.
     pub toolchain: Toolchain,
+    /// Whether the service and the harness get disjoint CPUs (when there are two or more).
+    pub pin_cpus: bool,
+    /// Whether the service is built a second time in a fresh sandbox and the binaries compared.
+    pub check_reproducible: bool,
+    /// The harness's capacity, measured once per process (shared by every clone of these settings).
+    pub capacity: Arc<OnceLock<Option<HarnessCapacity>>>,
 }
 
 impl Default for LoadSettings {
@@ -46,6 +59,9 @@ impl Default for LoadSettings {
             startup_timeout: Duration::from_secs(30),
             measurement_lock: None,
             toolchain: Toolchain::default(),
+            pin_cpus: true,
+            check_reproducible: false,
+            capacity: Arc::default(),
         }
     }
 }
@@ -65,6 +81,8 @@ pub struct LoadRequest<'a> {
     pub spec: &'a LoadSpec,
     /// The rule set's ceilings (the stricter of these and the contract's budgets applies).
     pub ceilings: &'a Budget,
+    /// What the contract declares the code may do: observed acts are judged against it.
+    pub capabilities: &'a Capabilities,
     /// Limits and bounds.
     pub settings: &'a LoadSettings,
     /// Host path of the `assay-load-harness` binary.
@@ -132,22 +150,41 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
     // Builds may overlap one another, never another scan's measured window.
     let Some(build_lock) = lock(Hold::Shared)? else { return Ok(cancelled()) };
     let build_clock = std::time::Instant::now();
-    let built = build(
-        sandbox,
-        &BuildRequest {
-            scratch: request.scratch,
-            asset: request.asset,
-            bin: &request.service.bin,
-            limits: &settings.build,
-            vendor: request.vendor,
-            uid,
-            cancel: request.cancel,
-        },
-    )
-    .map_err(|source| LoadError::Io { what: "building the service", source })?;
+    let build_request = BuildRequest {
+        scratch: request.scratch,
+        asset: request.asset,
+        bin: &request.service.bin,
+        limits: &settings.build,
+        vendor: request.vendor,
+        uid,
+        cancel: request.cancel,
+    };
+    // Before the first build can change the asset (a build script may write into it).
+    let pristine = settings
+        .check_reproducible
+        .then(|| Pristine::copy(request.scratch, request.asset))
+        .transpose()
+        .map_err(|source| LoadError::Io { what: "copying the asset for a second build", source })?;
+    let built =
+        build(sandbox, &build_request).map_err(|source| LoadError::Io { what: "building the service", source })?;
     drop(build_lock);
     let build_seconds = build_clock.elapsed().as_secs_f64();
-    let binary = match built {
+    let build_observed = match built.observed {
+        Some(Ok(mut observed)) => {
+            findings.extend(judge_build(&mut observed));
+            findings.extend(cut_short(&observed, "build"));
+            Some(observed)
+        }
+        Some(Err(why)) => {
+            findings.push(not_observed(&why));
+            None
+        }
+        None => {
+            findings.push(not_observed(NO_OBSERVER));
+            None
+        }
+    };
+    let binary = match built.built {
         Built::Binary(binary) => binary,
         Built::Failed(finding) => {
             findings.push(*finding);
@@ -170,7 +207,8 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         processes: service_limits.processes + 1024,
         file_size: service_limits.file_size,
         output: ByteSize(4 << 20),
-        wall_clock: expected + Duration::from_secs(60),
+        // The observed start (start-up, probes, settling) comes first, and the capacity run once per process.
+        wall_clock: expected + startup_timeout + Duration::from_secs(75),
     };
     let (port, harness_inside, ro_binds) = match sandbox.kind() {
         SandboxKind::Bubblewrap => (
@@ -184,11 +222,46 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
             Vec::new(),
         ),
     };
+    let cwd = sandbox.inside(request.scratch, request.asset);
+    let observe = sandbox.observer().map(|observer| {
+        let directory = sandbox.inside(request.scratch, &request.scratch.join(OBSERVE_DIR).join("service"));
+        let trace = directory.join("trace");
+        let target = sandbox.inside(request.scratch, &request.scratch.join("target"));
+        ObservePlan {
+            tracer: observer.command(&trace),
+            directory: directory.display().to_string(),
+            trace: trace.display().to_string(),
+            scope: Scope {
+                program: binary.display().to_string(),
+                cwd: cwd.display().to_string(),
+                reads: true,
+                quiet_reads: SYSTEM_READS
+                    .iter()
+                    .map(|path| path.to_string())
+                    .chain([&cwd, &target, &sandbox.toolchain_path()].map(|path| path.display().to_string()))
+                    .collect(),
+                quiet_writes: SYSTEM_WRITES.iter().map(|path| path.to_string()).collect(),
+                quiet_programs: Vec::new(),
+                own_ports: vec![port],
+            },
+            mechanism: observer.mechanism(),
+            settle_ms: OBSERVE_SETTLE_MS,
+        }
+    });
+    let job = HarnessJob {
+        sandbox,
+        scratch: request.scratch,
+        harness: harness_inside,
+        ro_binds,
+        pinning: pinning::choose(settings.pin_cpus),
+        limits: &outer,
+    };
     let plan = HarnessPlan {
         service: ServiceLaunch {
-            prefix: sandbox.payload_prefix(uid, &service_limits),
+            prefix: job.service_prefix().into_iter().chain(sandbox.payload_prefix(uid, &service_limits)).collect(),
             program: binary.display().to_string(),
-            cwd: sandbox.inside(request.scratch, request.asset).display().to_string(),
+            args: Vec::new(),
+            cwd: cwd.display().to_string(),
             env: vec![("HOME".to_owned(), sandbox.home(request.scratch).display().to_string())],
             port_env: request.service.port_env.to_owned(),
             port,
@@ -198,25 +271,18 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         startup_timeout_ms: millis(startup_timeout),
         request_timeout_ms: millis(settings.request_timeout),
         output_limit: service_limits.output.0,
+        observe,
     };
-    let plan_json = serde_json::to_vec(&plan)
-        .map_err(|err| LoadError::Io { what: "writing the plan", source: io::Error::other(err) })?;
-    let job = Job {
-        scratch: request.scratch,
-        cwd: sandbox.inside(request.scratch, request.scratch),
-        program: harness_inside,
-        args: Vec::new(),
-        env: Vec::new(),
-        limits: &outer,
-        ro_binds,
-        identity: Identity::Supervisor,
-    };
-    // The measured window (start-up, then the load) runs alone on this host.
+    // The measured window (observation, start-up, then the load) runs alone on this host; so does the
+    // harness's capacity run, the first time this process needs it.
     let Some(window_lock) = lock(Hold::Exclusive)? else { return Ok(cancelled()) };
+    let capacity = settings
+        .capacity
+        .get_or_init(|| capacity::measure(&job, sandbox.payload_prefix(uid, &service_limits), port, request.cancel))
+        .clone();
     let window_start = jiff::Timestamp::now();
     let finished =
-        run_bounded(sandbox.command(&job), Some(plan_json), outer.wall_clock, outer.output.0, request.cancel)
-            .map_err(|source| LoadError::Io { what: "starting the load harness", source })?;
+        job.run(&plan, request.cancel).map_err(|source| LoadError::Io { what: "starting the load harness", source })?;
     let window = MeasuredWindow {
         exclusive: window_lock.is_some(),
         waited_ms: window_lock.as_ref().map_or(0, |lock| u64::try_from(lock.waited.as_millis()).unwrap_or(u64::MAX)),
@@ -235,19 +301,30 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
         ));
         return Ok(LoadOutcome { report: None, findings, note: "killed at the wall-clock limit".to_owned() });
     }
-    let parsed = serde_json::from_slice::<HarnessResult>(&finished.stdout);
-    let result = match parsed {
-        Ok(result) if finished.status.is_some_and(|s| s.success()) => result,
-        _ => {
-            let unreadable = parsed.err().map(|err| format!("its answer is unreadable ({err}); ")).unwrap_or_default();
-            return Err(LoadError::Harness {
-                status: finished.status.map_or_else(|| "killed".to_owned(), |s| s.to_string()),
-                detail: format!("{unreadable}{}", finished.stderr_tail(15)),
-            });
-        }
-    };
-    let (mut report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout);
+    let result = answer(&finished).map_err(|detail| LoadError::Harness {
+        status: finished.status.map_or_else(|| "killed".to_owned(), |s| s.to_string()),
+        detail,
+    })?;
+    let observed = result.observed.clone();
+    let observe_error = result.observe_error.clone();
+    let capacity_rps = capacity.as_ref().map(|capacity| capacity.rps);
+    let (mut report, more) = interpret(sandbox.kind(), request, &service_limits, result, startup_timeout, capacity_rps);
     report.window = Some(window);
+    report.pinning = job.pinning.map(|(pinning, _)| pinning);
+    report.harness_capacity = capacity;
+    report.build_observed = build_observed;
+    report.observed = match (observed, observe_error) {
+        (Some(mut observed), _) => {
+            findings.extend(judge_service(&mut observed, request.capabilities));
+            findings.extend(cut_short(&observed, "service"));
+            Some(observed)
+        }
+        (None, Some(why)) => {
+            findings.push(not_observed(&format!("the service could not be observed: {why}")));
+            None
+        }
+        (None, None) => None,
+    };
     let built_at = request.scratch.join("target").join("release").join(&request.service.bin);
     findings.extend(more);
     // Only the build could make its output anything but a regular file (a link, a device): the asset's doing.
@@ -264,6 +341,14 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
             None
         }
     };
+    if let (Some(pristine), Some(measured)) = (pristine, report.binary.as_mut()) {
+        let Some(rebuild_lock) = lock(Hold::Shared)? else { return Ok(cancelled()) };
+        let rebuilt = pristine
+            .rebuild(sandbox, &build_request, &settings.toolchain, measured)
+            .map_err(|source| LoadError::Io { what: "building the service a second time", source })?;
+        drop(rebuild_lock);
+        findings.extend(rebuilt);
+    }
     let note = format!(
         "built in {build_seconds:.1} s; {} requests in {:.1} s, {} users",
         report.overall.requests,
@@ -273,6 +358,31 @@ pub fn run(sandbox: &Sandbox, request: &LoadRequest<'_>) -> Result<LoadOutcome, 
     Ok(LoadOutcome { report: Some(report), findings, note })
 }
 
+/// Why nothing was observed when strace is missing.
+const NO_OBSERVER: &str = "strace is not installed, so what the service and its build did was not observed";
+
+/// How long the observed start keeps watching after its last probe request.
+const OBSERVE_SETTLE_MS: u64 = 300;
+
+/// `behaviour-not-observed` for `why`.
+fn not_observed(why: &str) -> Finding {
+    Finding::new(&codes::BEHAVIOUR_NOT_OBSERVED, why.to_owned())
+        .help("install strace (Debian: apt-get install strace) so the load stage can observe what the code does")
+}
+
+/// `behaviour-not-observed` when a trace was longer than Assay reads.
+fn cut_short(observed: &ObservedBehaviour, whose: &str) -> Option<Finding> {
+    observed.truncated.then(|| {
+        Finding::new(
+            &codes::BEHAVIOUR_NOT_OBSERVED,
+            format!(
+                "the {whose}'s trace passed {} MiB and was cut there; acts after the cut were not judged",
+                crate::observe::MAX_TRACE_BYTES >> 20
+            ),
+        )
+    })
+}
+
 /// The report's load section and the findings of a finished harness run.
 fn interpret(
     kind: SandboxKind,
@@ -280,6 +390,7 @@ fn interpret(
     limits: &Limits,
     result: HarnessResult,
     startup_timeout: Duration,
+    capacity_rps: Option<f64>,
 ) -> (LoadReport, Vec<Finding>) {
     let spec = request.spec;
     let mut findings = Vec::new();
@@ -351,6 +462,7 @@ fn interpret(
             &result.scenarios,
             result.startup_ms,
             result.service.peak_rss_bytes,
+            capacity_rps,
         );
         budgets = checks;
         findings.extend(breaches);
@@ -372,6 +484,10 @@ fn interpret(
         budgets,
         binary: None,
         window: None,
+        observed: None,
+        build_observed: None,
+        pinning: None,
+        harness_capacity: None,
     };
     (report, findings)
 }

@@ -107,6 +107,16 @@ codes! {
     BUDGET_EXCEEDED = "budget-exceeded", Deny, "A measured latency, error rate, throughput, peak memory or startup time is outside the effective budget.";
     LOAD_HARNESS_SATURATED = "load-harness-saturated", Warn, "The load harness kept its users' thread nearly always busy, so its latencies are upper bounds and its throughput its own limit; pace the load with `rate`.";
     SANDBOX_DISABLED = "sandbox-disabled", Review, "The service was built and run without the sandbox (--sandbox none); only trusted local development does that.";
+    BUDGET_UNMEASURABLE = "budget-unmeasurable", Review, "A min-rps budget asks for more than the load harness measured it can drive on this machine, so the run cannot tell whether the service meets it.";
+    BUILD_NOT_REPRODUCIBLE = "build-not-reproducible", Warn, "Two builds of the service in fresh sandboxes gave binaries with different digests (--check-reproducible).";
+    // observed: what the service and its build were seen doing (system calls traced inside the sandbox)
+    RUNTIME_UNDECLARED_NETWORK = "runtime-undeclared-network", Deny, "Observed at run time: the service connected, or tried to, to an address or looked up a host name the contract does not declare.";
+    RUNTIME_UNDECLARED_PROCESS = "runtime-undeclared-process", Deny, "Observed at run time: the service executed a program, but the contract declares process = false.";
+    RUNTIME_UNDECLARED_FILESYSTEM = "runtime-undeclared-filesystem", Deny, "Observed at run time: the service wrote a file, or read one outside its working directory and the system files, beyond the contract's filesystem access.";
+    BUILD_NETWORK = "build-network", Deny, "Observed during the build: a build script or proc macro connected, or tried to, to the network.";
+    BUILD_PROCESS = "build-process", Deny, "Observed during the build: a build script or proc macro executed a program other than the toolchain and the C compiler tools.";
+    BUILD_WRITE_OUTSIDE_TARGET = "build-write-outside-target", Deny, "Observed during the build: something wrote outside the target directory and the sandbox's own temporary directories.";
+    BEHAVIOUR_NOT_OBSERVED = "behaviour-not-observed", Warn, "What the service or its build did at run time could not be observed (strace missing, or the trace cut short); only static analysis judged its capabilities.";
     // sbom: the bill of materials
     SBOM_METADATA_UNAVAILABLE = "sbom-metadata-unavailable", Warn, "Licences and descriptions of some dependencies could not be learnt; the SBOM marks them unknown.";
 }

@@ -15,6 +15,7 @@ pub mod intoto;
 pub mod keys;
 pub mod lineage;
 pub mod load;
+pub mod observed;
 pub mod quantity;
 mod report;
 pub mod sarif;

@@ -47,6 +47,46 @@ pub struct LoadReport {
     /// When the measured window (start-up and load) ran and whether it had the host to itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<MeasuredWindow>,
+    /// What the service did at start-up and under a few probe requests, traced before the measured window;
+    /// absent when it could not be observed (the findings say why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<crate::observed::ObservedBehaviour>,
+    /// What the build (the compiler, build scripts and proc macros) did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_observed: Option<crate::observed::ObservedBehaviour>,
+    /// The CPUs the service and the harness were pinned to, apart; absent when they shared every CPU (one
+    /// CPU only, or `--pin-cpus off`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinning: Option<Pinning>,
+    /// What the harness itself can drive on this machine, measured against a trivial responder pinned like
+    /// the service; a `min-rps` budget above it is `budget-unmeasurable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_capacity: Option<HarnessCapacity>,
+}
+
+/// Disjoint CPU sets of the service and the harness (`taskset` lists, as in `0-2,4`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Pinning {
+    /// The service's CPUs (every process it starts inherits them).
+    pub service_cpus: String,
+    /// The harness's CPUs.
+    pub harness_cpus: String,
+}
+
+/// The harness's own capacity: full-speed users against a responder that answers at once.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HarnessCapacity {
+    /// Requests per second it completed.
+    pub rps: f64,
+    /// Users it ran.
+    pub users: u32,
+    /// How busy its users' thread was, in percent of one core (near 100: the harness was the limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_percent: Option<f64>,
+    /// Median latency against the responder, milliseconds: the harness's own floor.
+    pub p50_ms: f64,
+    /// When it was measured (once per process, before its first measured window).
+    pub measured_at: String,
 }
 
 /// The binary that was measured and how it was built.
@@ -66,6 +106,12 @@ pub struct BuiltBinary {
     /// The target triple it was built for, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// With `--check-reproducible`: whether a second build in a fresh sandbox gave the same digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproducible: Option<bool>,
+    /// The second build's sha256, when it differed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuilt_sha256: Option<String>,
 }
 
 /// The measured window of a load test.

@@ -167,6 +167,40 @@ fn render_load(out: &mut String, load: &crate::load::LoadReport) {
     } else {
         let _ = writeln!(out, "{} of {} budget checks failed (see findings).\n", failed.len(), load.budgets.len());
     }
+    for (heading, observed) in
+        [("Observed at run time", &load.observed), ("Observed during the build", &load.build_observed)]
+    {
+        if let Some(observed) = observed {
+            render_observed(out, heading, observed);
+        }
+    }
+}
+
+/// What a traced run did, beside whether the contract declares it.
+fn render_observed(out: &mut String, heading: &str, observed: &crate::observed::ObservedBehaviour) {
+    let _ = writeln!(out, "### {heading}\n\n{} ({}).\n", escape(&observed.phase), escape(&observed.mechanism));
+    if observed.acts.is_empty() {
+        let _ = writeln!(out, "Nothing beyond the system files every program reads.\n");
+        return;
+    }
+    let _ = writeln!(out, "| act | target | result | times | declared |");
+    let _ = writeln!(out, "| --- | --- | --- | ---: | --- |");
+    for act in &observed.acts {
+        let target = std::iter::once(act.target.as_str()).chain(act.args.iter().map(String::as_str));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            act.kind,
+            escape_cell(&target.collect::<Vec<_>>().join(" ")),
+            escape_cell(&act.result),
+            act.times,
+            if act.declared { "yes" } else { "**no**" }
+        );
+    }
+    if observed.omitted > 0 {
+        let _ = writeln!(out, "\n{} more distinct acts not listed.", observed.omitted);
+    }
+    let _ = writeln!(out);
 }
 
 /// Keeps asset-controlled text from breaking the table (or injecting Markdown structure), and shows the

@@ -81,6 +81,10 @@ fn fast_passes_its_budget_and_is_accepted() {
     assert_eq!(saturated, busy >= 85.0, "reported saturated exactly when the thread was {busy}% busy");
     let checks = load["budgets"].as_array().unwrap();
     assert!(checks.iter().any(|c| c["metric"] == "max-rss") && checks.iter().all(|c| c["passed"] == true));
+    // Observed, and nothing beyond the loader, the C library and its own directory to report.
+    assert!(load["observed"]["phase"].as_str().unwrap().contains("before the measured window"), "{load:#}");
+    assert_eq!(load["observed"]["acts"], serde_json::json!([]), "{:#}", load["observed"]);
+    assert_eq!(load["build_observed"]["acts"], serde_json::json!([]), "{:#}", load["build_observed"]);
     let written: Value = serde_json::from_slice(&std::fs::read(sandbox.path("out/load.json")).unwrap()).unwrap();
     assert_eq!(&written, load, "load.json is the report's load section");
     let summary = std::fs::read_to_string(sandbox.path("out/summary.md")).unwrap();
@@ -253,6 +257,170 @@ fn hostile_acts_are_contained_and_reported() {
     assert!(log.contains("hostile: wrote []"), "{log}");
     assert!(log.contains("hostile: could read []"), "{log}");
     assert!(log.contains("hostile: fork refused after"), "{log}");
+}
+
+/// The acts observed in `report`'s findings with a code starting `prefix`: (code, message).
+fn observed_findings(report: &Value, prefix: &str) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap().starts_with(prefix))
+        .map(|f| (f["code"].as_str().unwrap().to_owned(), f["message"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn acts_at_start_up_are_observed_named_and_not_accepted() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // The loopback port the service dials, on the host: it must not be reached.
+    let listener = TcpListener::bind(("127.0.0.1", 47381)).ok();
+    if let Some(listener) = &listener {
+        listener.set_nonblocking(true).unwrap();
+    }
+    let output = scan_fixture(&sandbox, "prying", &[]);
+    let report = sandbox.report();
+    assert_eq!(exit_code(&output), 1, "rejected: {:#}", report["findings"]);
+    if let Some(listener) = &listener {
+        assert!(listener.accept().is_err(), "the service reached the host's loopback");
+    }
+    assert!(!Path::new("/etc/assay-pried.txt").exists(), "the service wrote a host path");
+
+    let findings = observed_findings(&report, "runtime-");
+    for (code, needle) in [
+        ("runtime-undeclared-network", "connected to 127.0.0.1:47381"),
+        ("runtime-undeclared-network", "connected to 10.1.2.3:443"),
+        ("runtime-undeclared-network", "looked up the host name `exfil.example.net`"),
+        ("runtime-undeclared-process", "executed `/bin/sh -c id`"),
+        ("runtime-undeclared-filesystem", "opened /etc/assay-pried.txt for writing"),
+    ] {
+        assert!(has(&findings, code, needle), "no {code} with {needle:?}: {findings:#?}");
+    }
+    assert!(findings.iter().all(|(_, message)| message.starts_with("observed at run time: ")), "{findings:#?}");
+    let acts = report["load"]["observed"]["acts"].as_array().unwrap();
+    let shell = acts.iter().find(|act| act["kind"] == "process" && act["target"] == "/bin/sh").unwrap();
+    assert_eq!(shell["args"], serde_json::json!(["-c", "id"]));
+    assert_eq!(shell["declared"], false);
+    let sarif = std::fs::read_to_string(sandbox.path("out/findings.sarif")).unwrap();
+    assert!(sarif.contains("observed at run time: the service executed `/bin/sh -c id`"));
+    let summary = std::fs::read_to_string(sandbox.path("out/summary.md")).unwrap();
+    assert!(summary.contains("Observed at run time") && summary.contains("/etc/assay-pried.txt"), "{summary}");
+}
+
+#[test]
+fn a_build_script_that_dials_spawns_and_writes_is_observed() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let output = scan_fixture(&sandbox, "prying-build", &[]);
+    let report = sandbox.report();
+    assert_eq!(exit_code(&output), 1, "rejected: {:#}", report["findings"]);
+    assert!(!Path::new("/etc/assay-pried-by-build.txt").exists(), "the build wrote a host path");
+    let mut findings = observed_findings(&report, "build-");
+    findings.retain(|(code, _)| code != "build-script");
+    for (code, needle) in [
+        ("build-network", "connected to 127.0.0.1:47382"),
+        ("build-network", "looked up the host name `build-exfil.example.net`"),
+        ("build-process", "executed `/bin/sh -c true`"),
+        ("build-write-outside-target", "wrote /etc/assay-pried-by-build.txt"),
+        ("build-write-outside-target", "wrote /scratch/asset/generated-by-build.rs"),
+    ] {
+        assert!(has(&findings, code, needle), "no {code} with {needle:?}: {findings:#?}");
+    }
+    // The compiler's own writes, the toolchain and the C tools are the build's business, not findings.
+    assert_eq!(findings.len(), 5, "{findings:#?}");
+    assert!(observed_findings(&report, "runtime-").is_empty(), "the service itself is quiet");
+}
+
+#[test]
+fn a_min_rps_budget_beyond_the_harness_is_unmeasurable_and_the_cpus_are_pinned_apart() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let asset = assemble("fast", &sandbox.path("in"));
+    let manifest = asset.join("Cargo.toml");
+    let contract = std::fs::read_to_string(&manifest).unwrap();
+    assert!(contract.contains("min-rps = 50,"));
+    std::fs::write(&manifest, contract.replace("min-rps = 50,", "min-rps = 50000000,")).unwrap();
+    let output = scan_asset(&sandbox, &asset, &[]);
+    let report = sandbox.report();
+    let load = &report["load"];
+    let capacity = load["harness_capacity"]["rps"].as_f64().unwrap();
+    assert!(capacity > 100.0, "{:#}", load["harness_capacity"]);
+    assert_eq!(load["harness_capacity"]["users"], 8);
+    let codes: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"budget-unmeasurable"), "{codes:?}");
+    assert!(!codes.contains(&"budget-exceeded"), "the service is not failed for the harness's limit: {codes:?}");
+    assert_eq!(exit_code(&output), 3, "needs review: {codes:?}");
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if cpus >= 2 {
+        let (service, harness) =
+            (load["pinning"]["service_cpus"].as_str().unwrap(), load["pinning"]["harness_cpus"].as_str().unwrap());
+        let service: Vec<&str> = service.split(',').collect();
+        assert!(!service.is_empty() && !service.contains(&harness), "{:#}", load["pinning"]);
+    } else {
+        eprintln!("one CPU: nothing to pin apart");
+        assert!(load["pinning"].is_null());
+    }
+}
+
+#[test]
+fn a_connector_on_axum_and_tokio_builds_from_vendored_sources_and_meets_its_budgets() {
+    if !bubblewrap() {
+        return;
+    }
+    // Online: its 63 crates are fetched from crates.io (once per build: the cache is shared) and verified.
+    let sandbox = Sandbox::online();
+    let output = scan_asset(&sandbox, &support::fixture("connectors/inventory-axum"), &[]);
+    let report = sandbox.report();
+    assert_eq!(exit_code(&output), 0, "accepted: {:#}", report["findings"]);
+    let load = &report["load"];
+    assert!(load["budgets"].as_array().unwrap().iter().all(|check| check["passed"] == true), "{load:#}");
+    assert_eq!(load["observed"]["acts"], serde_json::json!([]), "{:#}", load["observed"]);
+    assert_eq!(load["build_observed"]["acts"], serde_json::json!([]), "{:#}", load["build_observed"]);
+    let note = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|stage| stage["name"] == "load")
+        .and_then(|stage| stage["note"].as_str())
+        .unwrap()
+        .to_owned();
+    let vendored: usize = note.split("vendored ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(vendored >= 60, "a real dependency tree: {note}");
+}
+
+#[test]
+fn check_reproducible_compares_two_builds_in_fresh_sandboxes() {
+    if !bubblewrap() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    scan_fixture(&sandbox, "fast", &["--check-reproducible"]);
+    let binary = &sandbox.report()["load"]["binary"];
+    assert_eq!(binary["reproducible"], true, "{binary:#}");
+    assert!(binary["rebuilt_sha256"].is_null());
+
+    let unstable = Sandbox::new();
+    let output = scan_fixture(&unstable, "unstable-build", &["--check-reproducible"]);
+    let report = unstable.report();
+    let binary = &report["load"]["binary"];
+    assert_eq!(binary["reproducible"], false, "{binary:#}");
+    let rebuilt = binary["rebuilt_sha256"].as_str().unwrap();
+    assert_ne!(rebuilt, binary["sha256"].as_str().unwrap());
+    let findings = observed_findings(&report, "build-not-reproducible");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(findings[0].1.contains(rebuilt), "{findings:#?}");
+    assert_eq!(exit_code(&output), 0, "a warning, not a rejection: {:#}", report["findings"]);
+    // Without the option nothing is rebuilt.
+    let once = Sandbox::new();
+    scan_fixture(&once, "unstable-build", &[]);
+    assert!(once.report()["load"]["binary"]["reproducible"].is_null());
 }
 
 #[test]

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use host::{find_program, running_as_root};
 pub use limits::{Limits, signal_name};
 
+use crate::observe::Observer;
 use host::{drop_to, system_binds, toolchain_sysroot};
 
 /// Where `/scratch` is, inside bubblewrap.
@@ -109,6 +110,7 @@ pub struct Sandbox {
     prlimit: PathBuf,
     setpriv: Option<PathBuf>,
     sysroot: PathBuf,
+    observer: Option<Observer>,
 }
 
 /// One command to run in the sandbox.
@@ -137,9 +139,10 @@ pub struct Job<'a> {
 pub enum Identity {
     /// The untrusted payload: the sandbox uid with no capabilities (as root), else the caller in a user namespace.
     Payload(SandboxUid),
-    /// Assay's own supervisor (the load harness): when Assay runs as root it keeps only the capabilities needed
-    /// to start the payload as [`Identity::Payload`] and to stop it (`setuid`, `setgid`, `setpcap`, `kill`);
-    /// otherwise none.
+    /// Assay's own supervisor (the load harness, the build's tracer): when Assay runs as root it keeps only the
+    /// capabilities needed to start the payload as [`Identity::Payload`], to stop it, and to trace it
+    /// (`setuid`, `setgid`, `setpcap`, `kill`, `sys_ptrace`: strace reads the arguments of a process of
+    /// another uid); otherwise none. The payload never holds them: it is started through `setpriv`.
     Supervisor,
 }
 
@@ -176,7 +179,8 @@ impl Sandbox {
         } else {
             None
         };
-        let sandbox = Self { kind, bwrap, prlimit, setpriv, sysroot: toolchain_sysroot()? };
+        let observer = Observer::find();
+        let sandbox = Self { kind, bwrap, prlimit, setpriv, sysroot: toolchain_sysroot()?, observer };
         if kind == SandboxKind::Bubblewrap {
             sandbox.probe()?;
         }
@@ -186,6 +190,16 @@ impl Sandbox {
     /// Which sandbox this is.
     pub fn kind(&self) -> SandboxKind {
         self.kind
+    }
+
+    /// What traces the service and its build, when strace is installed.
+    pub fn observer(&self) -> Option<&Observer> {
+        self.observer.as_ref()
+    }
+
+    /// The toolchain's sysroot as sandboxed processes see it (builds may run anything under it).
+    pub fn toolchain_path(&self) -> PathBuf {
+        self.toolchain()
     }
 
     /// The toolchain's own `cargo` (not a rustup proxy, which would honour an asset's toolchain file), as
@@ -294,7 +308,9 @@ impl Sandbox {
             push(&[&"--unshare-user", &"--cap-drop", &"ALL"]);
         } else if job.identity == Identity::Supervisor {
             push(&[&"--cap-drop", &"ALL"]);
-            for capability in ["CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL"] {
+            for capability in
+                ["CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"]
+            {
                 push(&[&"--cap-add", &capability]);
             }
         }

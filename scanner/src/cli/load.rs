@@ -48,6 +48,14 @@ pub(super) struct LoadArgs {
     /// build or load [default: measurement.lock in the cache dir].
     #[arg(long, value_name = "FILE", env = "ASSAY_MEASUREMENT_LOCK", hide_env_values = true)]
     measurement_lock: Option<PathBuf>,
+    /// CPUs of the measured window: `auto` gives the harness the last CPU and the service the others when
+    /// there are two or more (recorded in load.json as `pinning`); `off` lets them share every CPU.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "off"])]
+    pin_cpus: String,
+    /// Build the service a second time in a fresh sandbox and compare the binaries' digests
+    /// (`build-not-reproducible`, warn, when they differ); costs a second build.
+    #[arg(long)]
+    check_reproducible: bool,
 }
 
 impl LoadArgs {
@@ -73,6 +81,8 @@ impl LoadArgs {
                     .clone()
                     .unwrap_or_else(|| assay_scanner::cache_dir::cache_root().join("measurement.lock")),
             ),
+            pin_cpus: self.pin_cpus == "auto",
+            check_reproducible: self.check_reproducible,
             ..defaults
         };
         LoadSetup::prepare(self.sandbox, self.harness.clone(), settings)

@@ -226,6 +226,7 @@ impl Scan<'_> {
                     service,
                     spec: &spec,
                     ceilings: self.rules.ceilings(),
+                    capabilities: &contract.capabilities,
                     cancel: &self.config.cancel,
                 };
                 load_stage::run(environment, &input, &mut self.dependencies)?

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use assay_load_runner::cancel::Cancel;
 use assay_load_runner::sandbox::{Sandbox, SandboxKind, find_program};
 use assay_load_runner::stage::{self, LoadError, LoadOutcome, LoadRequest, LoadSettings};
-use assay_report::contract::{Budget, LoadSpec};
+use assay_report::contract::{Budget, Capabilities, LoadSpec};
 use assay_report::{Finding, codes};
 use rustsec::Lockfile;
 
@@ -97,6 +97,8 @@ pub struct LoadInput<'a> {
     pub spec: &'a LoadSpec,
     /// The rule set's ceilings.
     pub ceilings: &'a Budget,
+    /// The contract's capabilities, which observed acts are judged against.
+    pub capabilities: &'a Capabilities,
     /// Stops the build and the run when raised.
     pub cancel: &'a Cancel,
 }
@@ -147,6 +149,7 @@ pub fn run(
             service: input.service,
             spec: input.spec,
             ceilings: input.ceilings,
+            capabilities: input.capabilities,
             settings: &environment.settings,
             harness: &environment.harness,
             cancel: input.cancel,

@@ -3,8 +3,10 @@
 //! [`HarnessResult`] as JSON on stdout. Diagnostics go to stderr. Not meant to be run by hand.
 
 mod attack;
+mod observe;
 mod pacer;
 mod recorder;
+mod responder;
 mod service;
 mod users_clock;
 
@@ -19,6 +21,9 @@ use crate::recorder::Recorder;
 use crate::service::Service;
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("--respond") {
+        return responder::respond();
+    }
     let mut result_out = match claim_stdout() {
         Ok(file) => file,
         Err(err) => {
@@ -55,6 +60,13 @@ fn run() -> Result<HarnessResult, String> {
     std::io::stdin().read_to_string(&mut input).map_err(|err| format!("cannot read the plan on stdin: {err}"))?;
     let plan: HarnessPlan =
         serde_json::from_str(&input).map_err(|err| format!("the plan on stdin is invalid: {err}"))?;
+    let (observed, observe_error) = match &plan.observe {
+        Some(how) => match observe::observe(&plan, how) {
+            Ok(observed) => (Some(observed), None),
+            Err(err) => (None, Some(err)),
+        },
+        None => (None, None),
+    };
     let names = plan.spec.scenarios.iter().map(|scenario| scenario.name.clone()).collect();
     let recorder = Arc::new(Recorder::new(names, plan.spec.users as usize, plan.spec.duration.0));
     let service = Service::start(&plan.service, recorder.clone())
@@ -88,5 +100,7 @@ fn run() -> Result<HarnessResult, String> {
         peak_vm_bytes: accounting.peak_vm,
         output_bytes: accounting.output_bytes,
         users_busy_percent: recorder.users_busy_percent(),
+        observed,
+        observe_error,
     })
 }

@@ -68,6 +68,7 @@ impl Service {
         let mut command = Command::new(program);
         command
             .args(words)
+            .args(&launch.args)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .envs(launch.env.iter().map(|(key, value)| (key, value)))
@@ -303,10 +304,25 @@ fn children_cpu_ms() -> Option<u64> {
 
 /// Whether `GET path` on `address` answers with a 2xx status line.
 fn answers_2xx(address: SocketAddr, path: &str) -> bool {
+    exchange(address, "GET", path, &[], None)
+}
+
+/// Sends one HTTP/1.1 request on a fresh connection; whether the answer's status is 2xx.
+pub fn exchange(address: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(500)) else { return false };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", address.port());
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n", address.port());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
