@@ -308,6 +308,8 @@ fn acts_at_start_up_are_observed_named_and_not_accepted() {
     assert!(sarif.contains("observed at run time: the service executed `/bin/sh -c id`"));
     let summary = std::fs::read_to_string(sandbox.path("out/summary.md")).unwrap();
     assert!(summary.contains("Observed at run time") && summary.contains("/etc/assay-pried.txt"), "{summary}");
+    let page = std::fs::read_to_string(sandbox.path("out/report.html")).unwrap();
+    assert!(page.contains("Observed at run time") && page.contains("/bin/sh -c id"), "report.html lists the acts");
 }
 
 #[test]

@@ -78,6 +78,24 @@ struct LoadView {
     usage: String,
     memory_note: String,
     budgets: Vec<BudgetRow>,
+    observed: Vec<ObservedView>,
+}
+
+/// One traced run's acts, beside whether the contract declares each.
+struct ObservedView {
+    heading: &'static str,
+    phase: String,
+    acts: Vec<ActRow>,
+    omitted: u64,
+    not_observable: String,
+}
+
+struct ActRow {
+    kind: &'static str,
+    target: String,
+    result: String,
+    times: u64,
+    declared: bool,
 }
 
 struct ScenarioView {
@@ -385,6 +403,33 @@ fn load_view(load: &crate::load::LoadReport) -> LoadView {
                 passed: check.passed,
             })
             .collect(),
+        observed: [("Observed at run time", &load.observed), ("Observed during the build", &load.build_observed)]
+            .into_iter()
+            .filter_map(|(heading, observed)| Some(observed_view(heading, observed.as_ref()?)))
+            .collect(),
+    }
+}
+
+fn observed_view(heading: &'static str, observed: &crate::observed::ObservedBehaviour) -> ObservedView {
+    ObservedView {
+        heading,
+        phase: format!("{} ({})", observed.phase, observed.mechanism),
+        acts: observed
+            .acts
+            .iter()
+            .map(|act| ActRow {
+                kind: act.kind.as_str(),
+                target: std::iter::once(act.target.as_str())
+                    .chain(act.args.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                result: act.result.clone(),
+                times: act.times,
+                declared: act.declared,
+            })
+            .collect(),
+        omitted: observed.omitted,
+        not_observable: observed.not_observable.join("; "),
     }
 }
 
