@@ -58,7 +58,13 @@ pub fn measure(
     };
     let measured_at = format!("{:.3}", jiff::Timestamp::now());
     let finished = job.run(&plan, cancel).map_err(|err| err.to_string());
-    match finished.and_then(|finished| answer(&finished)) {
+    let answered = finished.and_then(|finished| {
+        answer(&finished).map_err(|detail| {
+            let status = finished.status.map_or_else(|| "killed".to_owned(), |status| status.to_string());
+            format!("{status}: {detail}")
+        })
+    });
+    match answered {
         Ok(result) if result.overall.requests > 0 => Some(HarnessCapacity {
             rps: (result.overall.throughput_rps * 10.0).round() / 10.0,
             users: CAPACITY_USERS,

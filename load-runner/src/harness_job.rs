@@ -62,18 +62,15 @@ impl HarnessJob<'_> {
     }
 }
 
-/// The harness's answer, when it finished and answered.
+/// The harness's answer, when it finished and answered; else the end of what it said (its exit status is in
+/// `finished`).
 pub fn answer(finished: &Finished) -> Result<HarnessResult, String> {
     let parsed = serde_json::from_slice::<HarnessResult>(&finished.stdout);
     match parsed {
         Ok(result) if finished.status.is_some_and(|status| status.success()) => Ok(result),
         _ => {
             let unreadable = parsed.err().map(|err| format!("its answer is unreadable ({err}); ")).unwrap_or_default();
-            Err(format!(
-                "{} {unreadable}{}",
-                finished.status.map_or_else(|| "killed".to_owned(), |status| status.to_string()),
-                finished.stderr_tail(15)
-            ))
+            Err(format!("{unreadable}{}", finished.stderr_tail(15)))
         }
     }
 }

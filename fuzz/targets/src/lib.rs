@@ -16,6 +16,7 @@ mod registry_url;
 mod rule_set;
 mod source;
 mod submission;
+mod trace;
 mod verify;
 
 /// A fuzz target: its name (the folder of its corpus, the name of its cargo-fuzz binary) and its body.
@@ -37,6 +38,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "rule_set", run: rule_set::run },
     Target { name: "source", run: source::run },
     Target { name: "submission", run: submission::run },
+    Target { name: "trace", run: trace::run },
     Target { name: "verify", run: verify::run },
 ];
 

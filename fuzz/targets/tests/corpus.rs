@@ -47,4 +47,16 @@ macro_rules! replay {
     )*};
 }
 
-replay!(archive, crate_manifest, fetch_uri, lockfile, manifest, registry_url, rule_set, source, submission, verify);
+replay!(
+    archive,
+    crate_manifest,
+    fetch_uri,
+    lockfile,
+    manifest,
+    registry_url,
+    rule_set,
+    source,
+    submission,
+    trace,
+    verify
+);

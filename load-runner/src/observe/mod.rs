@@ -92,15 +92,40 @@ impl Observer {
     }
 }
 
-/// Reads the trace at `path` (never through a link, at most [`MAX_TRACE_BYTES`]) into the acts of `scope`.
+/// Reads the trace at `path` (never through a link) into the acts of `scope`.
 pub fn read_trace(path: &Path, scope: Scope, phase: String, mechanism: String) -> io::Result<ObservedBehaviour> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let file = File::from(rustix::fs::open(path, flags, Mode::empty())?);
     if !file.metadata()?.is_file() {
         return Err(io::Error::other(format!("{} is not a regular file", path.display())));
     }
+    let read = read_acts(file, scope)?;
+    Ok(ObservedBehaviour {
+        phase,
+        mechanism,
+        acts: read.acts,
+        omitted: read.omitted,
+        truncated: read.truncated,
+        not_observable: Vec::new(),
+    })
+}
+
+/// What a trace held.
+#[derive(Debug)]
+pub struct TraceActs {
+    /// The distinct acts, sorted, at most [`assay_report::observed::ACTS_SHOWN`] of each kind.
+    pub acts: Vec<assay_report::observed::ObservedAct>,
+    /// Distinct acts left out beyond that.
+    pub omitted: u64,
+    /// The trace passed [`MAX_TRACE_BYTES`] and was cut.
+    pub truncated: bool,
+}
+
+/// Reads strace output (at most [`MAX_TRACE_BYTES`]; lines over [`trace::MAX_LINE`] skipped) into the acts of
+/// `scope`. Never fails on its content, only on reading.
+pub fn read_acts(source: impl Read, scope: Scope) -> io::Result<TraceActs> {
     let mut collector = Collector::new(scope);
-    let mut reader = BufReader::new(file.take(MAX_TRACE_BYTES));
+    let mut reader = BufReader::new(source.take(MAX_TRACE_BYTES));
     let mut line = Vec::new();
     let mut read = 0u64;
     loop {
@@ -121,12 +146,5 @@ pub fn read_trace(path: &Path, scope: Scope, phase: String, mechanism: String) -
         }
     }
     let (acts, omitted) = collector.finish();
-    Ok(ObservedBehaviour {
-        phase,
-        mechanism,
-        acts,
-        omitted,
-        truncated: read >= MAX_TRACE_BYTES,
-        not_observable: Vec::new(),
-    })
+    Ok(TraceActs { acts, omitted, truncated: read >= MAX_TRACE_BYTES })
 }
